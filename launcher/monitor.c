@@ -1,0 +1,152 @@
+/*
+ * monitor.c - see monitor.h.  One poll loop over the event socket, the
+ * sync pair (for init's report of the command's status) and a signalfd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "die.h"
+#include "monitor.h"
+#include "namespaces.h"
+
+/* Receives the event socket from init (SCM_RIGHTS); -1 when init ended
+ * before sending it (its setup failed and it said why). */
+static int receive_event_socket(int sync_fd)
+{
+	char message = 0;
+	struct iovec iov = { &message, 1 };
+	union {
+		char buffer[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr header = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buffer,
+		.msg_controllen = sizeof control.buffer,
+	};
+	ssize_t received;
+	do
+		received = recvmsg(sync_fd, &header, MSG_CMSG_CLOEXEC);
+	while (received < 0 && errno == EINTR);
+	if (received != 1 || message != SYNC_EVENT_SOCKET)
+		return -1;
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&header);
+	if (cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+	return fd;
+}
+
+/* Reads every queued event without blocking. */
+static void drain_events(int event_fd, struct event_store *store, char *buffer)
+{
+	for (;;) {
+		ssize_t length = recv(event_fd, buffer, EVENT_MAX_BYTES, MSG_DONTWAIT | MSG_TRUNC);
+		if (length < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN: queue empty */
+		}
+		record_event(store, buffer, (size_t)length > EVENT_MAX_BYTES ? 0 : (size_t)length);
+	}
+}
+
+static void end_from_status(struct command_end *end, int status)
+{
+	if (WIFSIGNALED(status)) {
+		end->signal_number = WTERMSIG(status);
+		end->status = 128 + end->signal_number;
+	} else {
+		end->signal_number = 0;
+		end->status = WEXITSTATUS(status);
+	}
+}
+
+void monitor_run(struct sandbox *sandbox, struct event_store *store, struct command_end *end)
+{
+	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	sigset_t signals;
+	sigemptyset(&signals);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(&signals, forwarded[i]);
+	sigaddset(&signals, SIGCHLD);
+	/* Blocked before init exists, so no signal is lost; init restores the
+	 * mask for the command. */
+	sigset_t original;
+	sigprocmask(SIG_BLOCK, &signals, &original);
+	int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0)
+		die_errno("signalfd");
+
+	int sync_fd;
+	pid_t init = namespaces_start_init(sandbox, &sync_fd);
+	int event_fd = receive_event_socket(sync_fd);
+
+	char *buffer = malloc(EVENT_MAX_BYTES);
+	if (buffer == NULL)
+		die_errno("malloc");
+	bool status_relayed = false, sync_open = true, init_done = false;
+	int init_status = 0;
+	while (!init_done) {
+		struct pollfd fds[3] = {
+			{ .fd = event_fd, .events = POLLIN },
+			{ .fd = signal_fd, .events = POLLIN },
+			{ .fd = sync_open ? sync_fd : -1, .events = POLLIN },
+		};
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die_errno("poll");
+		}
+		if (fds[0].revents & POLLIN)
+			drain_events(event_fd, store, buffer);
+		if (fds[2].revents & (POLLIN | POLLHUP)) {
+			char message[1 + sizeof(int)];
+			ssize_t length = recv(sync_fd, message, sizeof message, MSG_DONTWAIT);
+			if (length == (ssize_t)sizeof message && message[0] == SYNC_COMMAND_STATUS) {
+				int status;
+				memcpy(&status, message + 1, sizeof status);
+				end_from_status(end, status);
+				status_relayed = true;
+				sync_open = false;
+			} else if (length == 0 || (length < 0 && errno != EAGAIN && errno != EINTR)) {
+				sync_open = false; /* init is gone without relaying a status */
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo info;
+			while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+				if (info.ssi_signo == SIGCHLD) {
+					pid_t reaped = waitpid(init, &init_status, WNOHANG);
+					if (reaped == init)
+						init_done = true;
+				} else if (info.ssi_code != SI_KERNEL) {
+					kill(init, (int)info.ssi_signo);
+				}
+			}
+		}
+	}
+	if (event_fd >= 0) {
+		drain_events(event_fd, store, buffer);
+		close(event_fd);
+	}
+	free(buffer);
+	close(sync_fd);
+	close(signal_fd);
+	sigprocmask(SIG_SETMASK, &original, NULL);
+
+	/* init relays the command's own wait status; without it (setup failed,
+	 * init killed) init's own status stands for the run. */
+	if (!status_relayed)
+		end_from_status(end, init_status);
+}

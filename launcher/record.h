@@ -1,0 +1,78 @@
+/*
+ * record.h - the monitor's store of process records and write attempts,
+ * aggregated as events arrive (identical attempts by one process are one
+ * record with a count), and classified against the writable trees.
+ */
+#ifndef ENCAPSULATE_RECORD_H
+#define ENCAPSULATE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../shim/event.h"
+
+struct process_record {
+	int id;           /* 1, 2, ... in order of first sight */
+	pid_t pid, ppid;  /* in the sandbox's pid namespace */
+	int parent;       /* id of the parent's record, 0 when unknown */
+	char **argv;      /* NULL-terminated */
+	char *cwd, *exe;
+	bool forked;      /* seen only through a write: a fork that did not exec;
+			     argv, cwd and exe are its parent's */
+};
+
+enum write_class {
+	WRITE_INSIDE,    /* succeeded inside a writable tree: what the build produced */
+	WRITE_VIOLATION, /* attempted outside the writable trees, whatever its errno */
+	WRITE_IGNORED,   /* pseudo files and devices (/dev, /proc), EEXIST (nothing
+			    changed), failures inside the trees */
+};
+
+struct write_record {
+	int process; /* process_record.id */
+	enum event_operation operation;
+	int error;           /* errno, 0 on success */
+	unsigned open_flags; /* O_* for opens */
+	char *path;          /* resolved absolute path */
+	char *to;            /* second path (rename, link: resolved; symlink: the target) */
+	size_t count;
+	enum write_class class;
+};
+
+struct failed_exec {
+	int process;
+	int error;
+	char *path;
+	char **argv;
+};
+
+struct event_store {
+	const char *const *writable; /* canonical trees, NULL-terminated */
+	struct process_record *processes;
+	size_t process_count, process_capacity;
+	struct write_record *writes; /* open-addressing hash table */
+	size_t write_count, write_capacity;
+	struct failed_exec *failed_execs;
+	size_t failed_exec_count;
+	int *pid_slots; /* pid -> index+1 of the latest record, open addressing */
+	size_t pid_capacity;
+	size_t events;          /* datagrams accepted */
+	size_t malformed;       /* datagrams rejected */
+	size_t violation_total; /* sum of counts of WRITE_VIOLATION records */
+};
+
+/* Prepares an empty store; `writable` must outlive it. */
+void record_init(struct event_store *store, const char *const *writable);
+
+/* Adds one datagram (event.h) of `length` bytes.  Malformed datagrams are
+ * counted and dropped.  Exits 125 when memory runs out. */
+void record_event(struct event_store *store, const void *datagram, size_t length);
+
+/* The record with this id (1-based), or NULL. */
+const struct process_record *record_process(const struct event_store *store, int id);
+
+/* True when path lies in one of the writable trees (component-wise). */
+bool record_is_writable(const struct event_store *store, const char *path);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * report.h - what the monitor tells the user when the command has ended:
+ * the summary on stderr and the JSON report (schema 1, DESIGN.md and
+ * docs/report.md).
+ */
+#ifndef ENCAPSULATE_REPORT_H
+#define ENCAPSULATE_REPORT_H
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "record.h"
+
+/* How the command ended. */
+struct command_end {
+	int status;        /* exit status, or 128+signal */
+	int signal_number; /* 0 unless killed by a signal */
+};
+
+/* Prints the summary of violations to `out`, grouped by directory, at most
+ * a screenful; prints nothing when there were none unless verbose (one line
+ * then, plus the writes inside the trees). */
+void report_summary(FILE *out, const struct options *options, const struct event_store *store);
+
+/* A report file being written: created before the command runs (so a bad
+ * path fails early, with 125), made visible under its name only when
+ * complete (report_commit), and never left half-written. */
+struct report_file {
+	const char *path;
+	int fd;
+	char *temporary_path; /* only when O_TMPFILE is not supported */
+};
+
+/* Opens an anonymous file in the report's directory (O_TMPFILE, or a
+ * hidden temporary name removed at exit).  Exits 125 naming the path when
+ * that directory cannot be written. */
+void report_open(struct report_file *file, const char *path);
+
+/* Writes the JSON report into the file and gives it its name (linkat(2) +
+ * rename(2)).  Returns 0, or -1 with a message printed. */
+int report_commit(struct report_file *file, const struct options *options,
+		  const struct event_store *store, const struct command_end *end);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * view.c - see view.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "die.h"
+#include "view.h"
+
+/* Where the view is assembled.  The staging tmpfs is mounted over /tmp of
+ * our private mount namespace only; after the first pivot the host tree is
+ * at OLD_ROOT and the view grows at NEW_ROOT (bubblewrap stages the same
+ * way, so the host tree copied into the view contains no staging mount). */
+#define STAGING "/tmp"
+#define OLD_ROOT "/oldroot"
+#define NEW_ROOT "/newroot"
+
+static void mount_or_die(const char *source, const char *target, const char *type,
+			 unsigned long flags, const char *data)
+{
+	if (mount(source, target, type, flags, data) != 0)
+		die_errno("mount %s on %s", source != NULL ? source : type != NULL ? type : "(none)",
+			  target);
+}
+
+static void make_directory(const char *path)
+{
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		die_errno("mkdir %s", path);
+}
+
+/* Joins the prefix and an absolute path into out (PATH_MAX). */
+static void prefixed(char *out, const char *prefix, const char *path)
+{
+	if (snprintf(out, PATH_MAX, "%s%s", prefix, strcmp(path, "/") == 0 ? "" : path) >=
+	    PATH_MAX)
+		die("path too long: %s%s", prefix, path);
+}
+
+static bool is_directory(const char *path)
+{
+	struct stat status;
+	return stat(path, &status) == 0 && S_ISDIR(status.st_mode);
+}
+
+/* Makes every mount below `root` read-only in one call.  Locked flags of
+ * mounts inherited from the host (nosuid, nodev, noexec, atime) are left as
+ * they are: only MOUNT_ATTR_RDONLY is set. */
+static void make_view_readonly(const char *root)
+{
+	struct mount_attr attributes = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (syscall(SYS_mount_setattr, AT_FDCWD, root, AT_RECURSIVE, &attributes,
+		    sizeof attributes) != 0) {
+		if (errno == ENOSYS)
+			die_errno_hint("encapsulate needs Linux 5.12 or later",
+				       "mount_setattr(%s, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", root);
+		die_errno("mount_setattr(%s, AT_RECURSIVE, MOUNT_ATTR_RDONLY)", root);
+	}
+}
+
+static void bind_writable_tree(const char *path)
+{
+	char source[PATH_MAX], target[PATH_MAX];
+	prefixed(source, OLD_ROOT, path);
+	prefixed(target, NEW_ROOT, path);
+	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0)
+		die_errno("binding writable tree %s", path);
+}
+
+/* A fresh procfs shows only the sandbox's processes.  Where a container
+ * masks parts of /proc the kernel refuses a new one (EPERM); the host's
+ * /proc then stays, read-only, and we say so. */
+static void mount_proc(void)
+{
+	const char *target = NEW_ROOT "/proc";
+	if (!is_directory(target))
+		return;
+	if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		warn("mount proc on /proc: %s — keeping the host's /proc, read-only; "
+		     "processes outside the sandbox stay visible",
+		     strerror(errno));
+}
+
+/* Private POSIX shared memory and message queues: the new ipc namespace
+ * needs its own mqueue instance, and /dev/shm must be writable for
+ * sem_open(3)/shm_open(3) (Python multiprocessing) without reaching the
+ * host's. */
+static void mount_private_ipc(void)
+{
+	if (is_directory(NEW_ROOT "/dev/shm"))
+		mount_or_die("tmpfs", NEW_ROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+			     "mode=1777");
+	if (is_directory(NEW_ROOT "/dev/mqueue") &&
+	    mount("mqueue", NEW_ROOT "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) != 0)
+		warn("mount mqueue on /dev/mqueue: %s — POSIX message queues unavailable",
+		     strerror(errno));
+}
+
+static void pivot_into(const char *new_root)
+{
+	if (chdir(new_root) != 0)
+		die_errno("chdir %s", new_root);
+	if (syscall(SYS_pivot_root, ".", ".") != 0)
+		die_errno("pivot_root %s", new_root);
+	if (umount2(".", MNT_DETACH) != 0)
+		die_errno("detaching the old root (umount2)");
+	if (chdir("/") != 0)
+		die_errno("chdir /");
+}
+
+void view_build(const struct sandbox *sandbox)
+{
+	const struct options *options = sandbox->options;
+
+	/* 1. Nothing we mount may propagate back to the host. */
+	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+
+	/* 2. A private tmpfs as the staging root, never visible on the host. */
+	mount_or_die("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	make_directory(STAGING OLD_ROOT);
+	make_directory(STAGING NEW_ROOT);
+	if (chdir(STAGING) != 0)
+		die_errno("chdir %s", STAGING);
+	if (syscall(SYS_pivot_root, ".", "." OLD_ROOT) != 0)
+		die_errno("pivot_root to the staging tmpfs");
+	if (chdir("/") != 0)
+		die_errno("chdir /");
+
+	/* 3. The whole host tree, every submount, read-only. */
+	mount_or_die(OLD_ROOT, NEW_ROOT, NULL, MS_BIND | MS_REC, NULL);
+	make_view_readonly(NEW_ROOT);
+
+	/* 4. The writable trees, shallow first (cli.c sorted them). */
+	for (size_t i = 0; i < options->operation_count; i++) {
+		const struct setup_operation *operation = &options->operations[i];
+		switch (operation->kind) {
+		case SETUP_WRITABLE_TREE:
+			bind_writable_tree(operation->path);
+			break;
+		}
+	}
+
+	/* 5. Kernel file systems of the new namespaces. */
+	mount_proc();
+	mount_private_ipc();
+
+	/* 6. Into the view; the host tree and the staging tmpfs go away. */
+	pivot_into(NEW_ROOT);
+	if (chdir(options->cwd) != 0)
+		die_errno_hint("run encapsulate from a directory that exists on this machine",
+			       "the working directory %s is not visible inside the view",
+			       options->cwd);
+}

@@ -1,0 +1,548 @@
+/*
+ * report.c - the shim's link to the monitor: the event socket, the process
+ * record sent at load, path resolution and the environment that exec
+ * wrappers hand on.
+ *
+ * Sources: unix(7) (abstract SOCK_DGRAM addresses, blocking sends on a full
+ * queue), proc(5) (/proc/self/fd/N and /proc/self/cwd name open files and
+ * directories), ld.so(8) (LD_PRELOAD is a list separated by spaces or
+ * colons), the System V ABI (glibc passes argc, argv, envp to functions in
+ * .init_array).
+ *
+ * Everything reachable from a wrapper is async-signal-safe and keeps errno;
+ * see shim.h.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define SHIM(shape, name, operation) __typeof__(name) *real_##name;
+#include "interpose.def"
+#undef SHIM
+
+bool shim_active;
+
+/* The monitor's address, and our socket.  The descriptor sits high (see
+ * event_socket_open) so that shells redirecting low numbers never hit it;
+ * if a program closes or reuses it anyway, the next send fails with EBADF
+ * or ENOTSOCK and a fresh socket is made. */
+static struct sockaddr_un monitor_address;
+static socklen_t monitor_address_length;
+static atomic_int event_fd = -1;
+
+/* The entries exec wrappers put back into an environment that lost them,
+ * captured at load because the program may unsetenv() them later. */
+static char preload_entry[PATH_MAX + 16]; /* "LD_PRELOAD=<shim>" */
+static char shim_entry[PATH_MAX + 24];    /* "ENCAPSULATE_SHIM=<shim>" */
+static char socket_entry[128];            /* "ENCAPSULATE_SOCKET=<name>" */
+static const char *shim_path;             /* inside shim_entry */
+
+void shim_resolve_real(void)
+{
+#define SHIM(shape, name, operation) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
+#include "interpose.def"
+#undef SHIM
+}
+
+/* Returns a new socket for events at a descriptor >= 900 when the limit
+ * allows, close-on-exec (the next image opens its own), or -1. */
+static int event_socket_open(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	return fd;
+}
+
+/* Sends one datagram made of `iov`; retries on EINTR; replaces a socket the
+ * program closed or reused.  Gives up silently when the monitor is gone. */
+static void event_send(struct iovec *iov, int iov_count)
+{
+	struct msghdr message = {
+		.msg_name = &monitor_address,
+		.msg_namelen = monitor_address_length,
+		.msg_iov = iov,
+		.msg_iovlen = (size_t)iov_count,
+	};
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int fd = atomic_load(&event_fd);
+		if (fd < 0) {
+			int fresh = event_socket_open();
+			if (fresh < 0)
+				return;
+			if (!atomic_compare_exchange_strong(&event_fd, &fd, fresh))
+				close(fresh); /* another thread was first; fd holds its socket */
+			else
+				fd = fresh;
+		}
+		ssize_t sent;
+		do
+			sent = sendmsg(fd, &message, MSG_NOSIGNAL);
+		while (sent < 0 && errno == EINTR);
+		if (sent >= 0)
+			return;
+		switch (errno) {
+		case EBADF:
+		case ENOTSOCK:
+		case EISCONN:
+		case EINVAL:
+		case EOPNOTSUPP:
+		case EPROTOTYPE:
+		case EAFNOSUPPORT:
+		case EDESTADDRREQ:
+			/* Not our socket any more: forget the number, never close it
+			 * (it may be the program's). */
+			atomic_compare_exchange_strong(&event_fd, &fd, -1);
+			continue;
+		default:
+			return; /* ECONNREFUSED, ENOENT: the monitor is gone */
+		}
+	}
+}
+
+/* Appends `text` (NUL included) as one iovec, cut so that the datagram
+ * stays within EVENT_MAX_BYTES; a cut string loses its NUL, which the
+ * monitor accepts only at the end (so nothing is appended after a cut). */
+static void iov_append(struct iovec *iov, int *count, size_t *bytes, const char *text,
+		       uint32_t *flags)
+{
+	if (*flags & EVENT_TRUNCATED)
+		return;
+	size_t length = strlen(text) + 1;
+	if (*bytes + length > EVENT_MAX_BYTES) {
+		length = EVENT_MAX_BYTES - *bytes;
+		*flags |= EVENT_TRUNCATED;
+	}
+	iov[*count].iov_base = (void *)text;
+	iov[*count].iov_len = length;
+	(*count)++;
+	*bytes += length;
+}
+
+/* ---- path resolution ------------------------------------------------- */
+
+/* Reads the target of the magic link /proc/self/fd/<fd> (or /proc/self/cwd
+ * for AT_FDCWD) into out.  Returns its length, or -1.  /proc/self, never
+ * /proc/<getpid()>: in a pid namespace the two differ when /proc is not the
+ * namespace's own. */
+static ssize_t read_fd_path(int fd, char *out, size_t size)
+{
+	char link[40] = "/proc/self/cwd";
+	if (fd != AT_FDCWD) {
+		char digits[16];
+		int n = 0;
+		unsigned value = (unsigned)fd;
+		do
+			digits[n++] = (char)('0' + value % 10);
+		while ((value /= 10) != 0);
+		char *p = stpcpy(link, "/proc/self/fd/");
+		while (n > 0)
+			*p++ = digits[--n];
+		*p = '\0';
+	}
+	ssize_t length = readlink(link, out, size - 1);
+	if (length < 0)
+		return -1;
+	out[length] = '\0';
+	return length;
+}
+
+/* Removes "." and ".." components and doubled slashes from an absolute path,
+ * in place.  Used only when the kernel cannot resolve the parent (it does not
+ * exist yet: mkdir -p, ~/.cmake missing), so no symlink is left to follow. */
+static void normalize_lexically(char *path)
+{
+	char *out = path;
+	const char *in = path;
+	while (*in != '\0') {
+		while (*in == '/')
+			in++;
+		const char *end = in;
+		while (*end != '\0' && *end != '/')
+			end++;
+		size_t length = (size_t)(end - in);
+		if (length == 0)
+			break;
+		if (length == 1 && in[0] == '.') {
+			/* skip */
+		} else if (length == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, length);
+			out += length;
+		}
+		in = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/* Joins base and name into out (size bytes); false if it does not fit. */
+static bool join_path(char *out, size_t size, const char *base, const char *name)
+{
+	size_t base_length = strlen(base), name_length = strlen(name);
+	if (base_length + 1 + name_length + 1 > size)
+		return false;
+	memmove(out, base, base_length);
+	out[base_length] = '/';
+	memcpy(out + base_length + 1, name, name_length + 1);
+	return true;
+}
+
+/* Opens `path` relative to dirfd with O_PATH (no access, nothing written) and
+ * reads the kernel's name for it.  Returns true on success. */
+static bool resolve_by_kernel(int dirfd, const char *path, int extra_flags, char *out, size_t size)
+{
+	int fd = real_openat ? real_openat(dirfd, path, O_PATH | O_CLOEXEC | extra_flags) : -1;
+	if (fd < 0)
+		return false;
+	ssize_t length = read_fd_path(fd, out, size);
+	close(fd);
+	return length > 0 && out[0] == '/';
+}
+
+/* Writes the absolute form of `path`, taken relative to dirfd (or the cwd),
+ * into out (PATH_MAX bytes).  The directories on the way are resolved by the
+ * kernel (symlinks and ".." as the call saw them); the last component is
+ * followed only when `follow` is set and it exists.  When the parent does not
+ * exist, the result is cwd/dirfd + path, normalised lexically.  Never fails:
+ * the worst case is the path as given. */
+static void resolve_path(int dirfd, const char *path, bool follow, char *out)
+{
+	const size_t size = PATH_MAX;
+	if (path[0] == '\0') { /* AT_EMPTY_PATH: the dirfd itself */
+		if (read_fd_path(dirfd, out, size) < 0)
+			strcpy(out, "?");
+		return;
+	}
+	if (follow && resolve_by_kernel(dirfd, path, 0, out, size))
+		return;
+
+	/* Split into parent and last component, ignoring trailing slashes. */
+	size_t length = strnlen(path, size - 1);
+	while (length > 1 && path[length - 1] == '/')
+		length--;
+	size_t last = length;
+	while (last > 0 && path[last - 1] != '/')
+		last--;
+	char leaf[NAME_MAX + 1];
+	size_t leaf_length = length - last;
+	bool plain_leaf = leaf_length > 0 && leaf_length <= NAME_MAX &&
+			  !(leaf_length == 1 && path[last] == '.') &&
+			  !(leaf_length == 2 && path[last] == '.' && path[last + 1] == '.');
+	if (plain_leaf) {
+		memcpy(leaf, path + last, leaf_length);
+		leaf[leaf_length] = '\0';
+		char parent[PATH_MAX];
+		if (last == 0) {
+			strcpy(parent, ".");
+		} else {
+			memcpy(parent, path, last);
+			parent[last] = '\0';
+		}
+		if (resolve_by_kernel(dirfd, parent, O_DIRECTORY, out, size)) {
+			if (strcmp(out, "/") == 0)
+				out[0] = '\0';
+			if (!join_path(out, size, out, leaf))
+				goto as_given;
+			return;
+		}
+	} else if (resolve_by_kernel(dirfd, path, O_DIRECTORY, out, size)) {
+		return;
+	}
+
+	/* The parent is missing: resolve the base, then join lexically. */
+	if (path[0] == '/') {
+		strncpy(out, path, size - 1);
+		out[size - 1] = '\0';
+	} else {
+		char base[PATH_MAX];
+		if (dirfd == AT_FDCWD) {
+			if (getcwd(base, sizeof base) == NULL && read_fd_path(AT_FDCWD, base, sizeof base) < 0)
+				goto as_given;
+		} else if (read_fd_path(dirfd, base, sizeof base) < 0) {
+			goto as_given;
+		}
+		if (base[0] != '/' || !join_path(out, size, base, path))
+			goto as_given;
+	}
+	normalize_lexically(out);
+	return;
+as_given:
+	strncpy(out, path, size - 1);
+	out[size - 1] = '\0';
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void header_init(struct event_header *header, enum event_kind kind,
+			enum event_operation operation)
+{
+	memset(header, 0, sizeof *header);
+	header->magic = EVENT_MAGIC;
+	header->kind = (uint16_t)kind;
+	header->operation = (uint16_t)operation;
+	header->pid = (int32_t)getpid();
+	header->ppid = (int32_t)getppid();
+}
+
+void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
+		       const char *path2, bool follow, unsigned open_flags, int result, int error)
+{
+	if (!shim_active || SHIM_OPAQUE(path) == NULL)
+		return;
+	int saved_errno = errno;
+	struct event_header header;
+	header_init(&header, EVENT_WRITE, operation);
+	header.result = result;
+	header.error = error;
+	header.open_flags = open_flags;
+
+	char resolved[PATH_MAX], resolved2[PATH_MAX];
+	/* An open that succeeded names its file exactly through its descriptor. */
+	if (operation == OP_OPEN || operation == OP_CREAT || operation == OP_MKSTEMP) {
+		if (result < 0 || read_fd_path(result, resolved, sizeof resolved) <= 0 ||
+		    resolved[0] != '/')
+			resolve_path(dirfd, path, follow, resolved);
+	} else {
+		resolve_path(dirfd, path, follow, resolved);
+	}
+
+	struct iovec iov[5];
+	int count = 0;
+	size_t bytes = sizeof header;
+	iov[count++] = (struct iovec){ &header, sizeof header };
+	iov_append(iov, &count, &bytes, path, &header.flags);
+	iov_append(iov, &count, &bytes, resolved, &header.flags);
+	if (path2 != NULL) {
+		resolve_path(dirfd2, path2, false, resolved2);
+		iov_append(iov, &count, &bytes, path2, &header.flags);
+		iov_append(iov, &count, &bytes, resolved2, &header.flags);
+	}
+	header.string_count = (uint32_t)(count - 1);
+	event_send(iov, count);
+	errno = saved_errno;
+}
+
+void shim_report_exec(const char *path, char *const argv[], int error)
+{
+	if (!shim_active)
+		return;
+	int saved_errno = errno;
+	struct event_header header;
+	header_init(&header, EVENT_EXEC, OP_EXEC);
+	header.result = -1;
+	header.error = error;
+	/* Few iovecs: exec wrappers must fit an 8 KiB clone() stack. */
+	struct iovec iov[48];
+	int count = 0;
+	size_t bytes = sizeof header;
+	iov[count++] = (struct iovec){ &header, sizeof header };
+	iov_append(iov, &count, &bytes, SHIM_OPAQUE(path) ? path : "", &header.flags);
+	for (size_t i = 0; SHIM_OPAQUE(argv) != NULL && argv[i] != NULL; i++) {
+		if (count == (int)(sizeof iov / sizeof iov[0])) {
+			header.flags |= EVENT_TRUNCATED;
+			break;
+		}
+		iov_append(iov, &count, &bytes, argv[i], &header.flags);
+	}
+	header.string_count = (uint32_t)(count - 1);
+	event_send(iov, count);
+	errno = saved_errno;
+}
+
+/* ---- the environment handed to exec ------------------------------------ */
+
+/* True when the LD_PRELOAD value `list` names the shim (ld.so(8): entries
+ * separated by spaces or colons). */
+static bool preload_has_shim(const char *list)
+{
+	size_t shim_length = strlen(shim_path);
+	for (const char *p = list; *p != '\0';) {
+		while (*p == ' ' || *p == ':')
+			p++;
+		const char *end = p;
+		while (*end != '\0' && *end != ' ' && *end != ':')
+			end++;
+		if ((size_t)(end - p) == shim_length && memcmp(p, shim_path, shim_length) == 0)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+static bool has_prefix(const char *text, const char *prefix)
+{
+	return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+char *const *shim_environment(char *const envp[], char **storage, size_t capacity, char *text,
+			      size_t text_size)
+{
+	if (!shim_active)
+		return envp;
+	static char *const empty[] = { NULL };
+	if (SHIM_OPAQUE(envp) == NULL)
+		envp = empty;
+
+	bool preload_ok = false, socket_ok = false, shim_ok = false;
+	const char *user_preload = NULL;
+	size_t count = 0;
+	for (; envp[count] != NULL; count++) {
+		const char *entry = envp[count];
+		if (has_prefix(entry, "LD_PRELOAD=")) {
+			user_preload = entry + strlen("LD_PRELOAD=");
+			preload_ok = preload_has_shim(user_preload);
+		} else if (has_prefix(entry, EVENT_SOCKET_ENV "=")) {
+			socket_ok = strcmp(entry, socket_entry) == 0;
+		} else if (has_prefix(entry, EVENT_SHIM_ENV "=")) {
+			shim_ok = strcmp(entry, shim_entry) == 0;
+		}
+	}
+	if (preload_ok && socket_ok && shim_ok)
+		return envp;
+
+	size_t needed = count + 4;
+	char **out = storage;
+	if (needed > capacity) {
+		void *pages = mmap(NULL, needed * sizeof(char *), PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (pages == MAP_FAILED)
+			return envp;
+		out = pages;
+	}
+
+	/* Keep the user's own preloads after ours: ours then sees each call
+	 * first and hands it on to theirs through RTLD_NEXT. */
+	const char *preload = preload_entry;
+	if (user_preload != NULL && !preload_ok && user_preload[0] != '\0') {
+		size_t need = strlen(preload_entry) + 1 + strlen(user_preload) + 1;
+		char *buffer = text;
+		if (need > text_size) {
+			void *pages = mmap(NULL, need, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			buffer = pages == MAP_FAILED ? NULL : pages;
+		}
+		if (buffer != NULL) {
+			char *p = stpcpy(buffer, preload_entry);
+			*p++ = ' ';
+			strcpy(p, user_preload);
+			preload = buffer;
+		}
+	} else if (preload_ok) {
+		preload = NULL; /* keep the entry as it is */
+	}
+
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		const char *entry = envp[i];
+		if ((preload != NULL && has_prefix(entry, "LD_PRELOAD=")) ||
+		    has_prefix(entry, EVENT_SOCKET_ENV "=") || has_prefix(entry, EVENT_SHIM_ENV "="))
+			continue;
+		out[n++] = (char *)entry;
+	}
+	if (preload != NULL)
+		out[n++] = (char *)preload;
+	out[n++] = socket_entry;
+	out[n++] = shim_entry;
+	out[n] = NULL;
+	return out;
+}
+
+/* ---- load ---------------------------------------------------------------- */
+
+/* Sends the process record: pid, ppid, cwd, exe and argv as the program
+ * received it.  Runs once, single-threaded, before main(). */
+static void report_process(int argc, char **argv)
+{
+	static char cwd[PATH_MAX], exe[PATH_MAX];
+	if (read_fd_path(AT_FDCWD, cwd, sizeof cwd) < 0)
+		strcpy(cwd, "?");
+	ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[length > 0 ? length : 0] = '\0';
+
+	struct event_header header;
+	header_init(&header, EVENT_PROCESS, OP_NONE);
+	static struct iovec iov[1024];
+	int count = 0;
+	size_t bytes = sizeof header;
+	iov[count++] = (struct iovec){ &header, sizeof header };
+	iov_append(iov, &count, &bytes, cwd, &header.flags);
+	iov_append(iov, &count, &bytes, exe, &header.flags);
+	for (int i = 0; i < argc && argv != NULL && argv[i] != NULL; i++) {
+		if (count == (int)(sizeof iov / sizeof iov[0])) {
+			header.flags |= EVENT_TRUNCATED;
+			break;
+		}
+		iov_append(iov, &count, &bytes, argv[i], &header.flags);
+	}
+	header.string_count = (uint32_t)(count - 1);
+	event_send(iov, count);
+}
+
+/* Formats "NAME=value" into out; false if it does not fit. */
+static bool format_entry(char *out, size_t size, const char *name, const char *value)
+{
+	size_t name_length = strlen(name), value_length = strlen(value);
+	if (name_length + 1 + value_length + 1 > size)
+		return false;
+	memcpy(out, name, name_length);
+	out[name_length] = '=';
+	memcpy(out + name_length + 1, value, value_length + 1);
+	return true;
+}
+
+__attribute__((constructor)) static void shim_load(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	int saved_errno = errno;
+	shim_resolve_real();
+
+	const char *socket_name = getenv(EVENT_SOCKET_ENV);
+	const char *path = getenv(EVENT_SHIM_ENV);
+	Dl_info self;
+	if ((path == NULL || path[0] != '/') && dladdr((void *)shim_load, &self) != 0)
+		path = self.dli_fname;
+	if (socket_name == NULL || socket_name[0] == '\0' || path == NULL ||
+	    strlen(socket_name) + 1 > sizeof monitor_address.sun_path ||
+	    !format_entry(socket_entry, sizeof socket_entry, EVENT_SOCKET_ENV, socket_name) ||
+	    !format_entry(shim_entry, sizeof shim_entry, EVENT_SHIM_ENV, path) ||
+	    !format_entry(preload_entry, sizeof preload_entry, "LD_PRELOAD", path)) {
+		errno = saved_errno;
+		return; /* not under encapsulate: pass every call through */
+	}
+	shim_path = shim_entry + strlen(EVENT_SHIM_ENV "=");
+
+	/* Abstract address: sun_path[0] is NUL, the name follows, and the
+	 * length counts exactly the bytes used (unix(7)). */
+	monitor_address.sun_family = AF_UNIX;
+	size_t name_length = strlen(socket_name);
+	memcpy(monitor_address.sun_path + 1, socket_name, name_length);
+	monitor_address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name_length);
+	atomic_store(&event_fd, event_socket_open());
+	shim_active = true;
+
+	report_process(argc, argv);
+	errno = saved_errno;
+}

@@ -1,0 +1,94 @@
+/*
+ * shim.h - what the parts of libencapsulate.so share.
+ *
+ * The shim is loaded into every process of the sandbox by LD_PRELOAD
+ * (ld.so(8)).  wrappers.c and exec.c define the interposed functions listed
+ * in interpose.def; report.c owns the event socket, path resolution and the
+ * process record sent at load.
+ *
+ * Rules every function here follows, because wrappers run inside arbitrary
+ * programs, in vfork(2) children and on small clone(2) stacks:
+ *   - async-signal-safe: no malloc, no stdio, no locks (signal-safety(7));
+ *   - errno is as the real function left it when the wrapper returns;
+ *   - stack use stays within a few pages (PATH_MAX buffers at most).
+ */
+#ifndef ENCAPSULATE_SHIM_H
+#define ENCAPSULATE_SHIM_H
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "event.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* The fortified entry points (_FORTIFY_SOURCE) have no prototype unless the
+ * headers are in fortify mode; the shim is built without it. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* Pointers to the next definition of every interposed symbol (dlsym(3)
+ * RTLD_NEXT), filled by shim_resolve_real() in the constructor so that no
+ * wrapper ever calls the dynamic linker (it takes locks). */
+#define SHIM(shape, name, operation) extern __typeof__(name) *real_##name;
+#include "interpose.def"
+#undef SHIM
+
+/* Looks up every real_* pointer; a symbol the libc lacks stays NULL and its
+ * wrapper then fails with ENOSYS. */
+void shim_resolve_real(void);
+
+/* True when the shim is connected to a monitor (ENCAPSULATE_SOCKET was set
+ * at load); without one the wrappers only pass calls through. */
+extern bool shim_active;
+
+/* Reports a write attempt on one path (path2 == NULL) or two (rename, link,
+ * symlink: path2 is the new name, dirfd2 its directory).  `error` is the
+ * errno the call left; `result` its return value.  `follow` says whether the
+ * call follows a symlink in the last component (chmod yes, lchown no), so
+ * the resolved path names what was really written.  Keeps errno. */
+void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
+		       const char *path2, bool follow, unsigned open_flags, int result, int error);
+
+/* Reports a failed exec of `path` with its argv (may be NULL) and errno.
+ * Keeps errno. */
+void shim_report_exec(const char *path, char *const argv[], int error);
+
+/* Returns envp if it already carries LD_PRELOAD with the shim and the
+ * shim's variables; otherwise a copy with them added, built in `storage`
+ * (capacity entries) or, when that is too small, in fresh anonymous pages
+ * (mmap(2); they are left to the exec).  Never modifies envp or environ.
+ * `text` holds the rebuilt LD_PRELOAD entry.  Returns envp unchanged when the
+ * shim is inactive or no memory can be had (the exec then goes on, untraced,
+ * rather than failing). */
+char *const *shim_environment(char *const envp[], char **storage, size_t capacity, char *text,
+			      size_t text_size);
+
+/* True when open flags can change the filesystem (open(2)): write access,
+ * creation, truncation, append or an unnamed temporary file. */
+static inline bool shim_open_writes(int flags)
+{
+	return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0 ||
+	       (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+/* Hides a pointer's value from the optimiser: glibc declares path arguments
+ * nonnull, and the wrappers must still not crash (or skip the real call)
+ * when a program passes NULL. */
+#define SHIM_OPAQUE(pointer)                                                                       \
+	({                                                                                         \
+		__typeof__(pointer) opaque_ = (pointer);                                           \
+		__asm__("" : "+r"(opaque_));                                                       \
+		opaque_;                                                                           \
+	})
+
+#endif
