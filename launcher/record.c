@@ -121,13 +121,10 @@ static struct process_record *add_process(struct event_store *store, pid_t pid, 
 	return process;
 }
 
-/* The record a write by `pid` belongs to; a pid never announced is a fork
- * that did not exec, and inherits its parent's argv. */
-static int process_for_write(struct event_store *store, pid_t pid, pid_t ppid)
+/* A new record for a fork that has not exec'd: it runs its parent's image,
+ * so it carries its parent's argv, cwd and exe. */
+static int add_forked_process(struct event_store *store, pid_t pid, pid_t ppid)
 {
-	int id = find_process(store, pid);
-	if (id != 0)
-		return id;
 	int parent_id = find_process(store, ppid);
 	struct process_record *process = add_process(store, pid, ppid);
 	process->forked = true;
@@ -145,6 +142,14 @@ static int process_for_write(struct event_store *store, pid_t pid, pid_t ppid)
 		process->exe = copy_string("");
 	}
 	return process->id;
+}
+
+/* The record a write by `pid` belongs to; a pid never announced (its fork
+ * event lost to a closed socket) is taken for a fork of its parent. */
+static int process_for_write(struct event_store *store, pid_t pid, pid_t ppid)
+{
+	int id = find_process(store, pid);
+	return id != 0 ? id : add_forked_process(store, pid, ppid);
 }
 
 /* ---- writes ---------------------------------------------------------------- */
@@ -316,6 +321,9 @@ void record_event(struct event_store *store, const void *datagram, size_t length
 		add_write(store, &key);
 		break;
 	}
+	case EVENT_FORK:
+		add_forked_process(store, header.pid, header.ppid);
+		break;
 	case EVENT_EXEC: {
 		if (count < 1) {
 			store->malformed++;

@@ -14,6 +14,8 @@
  *                  [, second path as given, second resolved path]  (rename, link, symlink)
  *   EVENT_EXEC     path as given, argv[0], argv[1], ...           (only failed execs;
  *                  a successful exec announces itself as the new image's EVENT_PROCESS)
+ *   EVENT_FORK     no strings: sent by the child of fork(2), which runs its
+ *                  parent's image until it execs (shell subshells)
  * Strings may be truncated (header.flags & EVENT_TRUNCATED); the monitor
  * treats a missing terminator at the end of the datagram as the end of the
  * last string.  Both sides are built from this header, so there is no
@@ -40,6 +42,7 @@ enum event_kind {
 	EVENT_PROCESS = 1,
 	EVENT_WRITE = 2,
 	EVENT_EXEC = 3,
+	EVENT_FORK = 4,
 };
 
 /* Bits of event_header.flags.  The open flags of the call (O_*) travel in

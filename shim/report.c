@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -501,6 +502,17 @@ static void report_process(int argc, char **argv)
 	event_send(iov, count);
 }
 
+/* In the child of fork(2) (pthread_atfork(3); vfork and posix_spawn do not
+ * run these handlers, and their children exec at once): announce the new
+ * process, so that what it starts is attributed through it to its parent. */
+static void report_fork(void)
+{
+	struct event_header header;
+	header_init(&header, EVENT_FORK, OP_NONE);
+	struct iovec iov = { &header, sizeof header };
+	event_send(&iov, 1);
+}
+
 /* Formats "NAME=value" into out; false if it does not fit. */
 static bool format_entry(char *out, size_t size, const char *name, const char *value)
 {
@@ -544,5 +556,6 @@ __attribute__((constructor)) static void shim_load(int argc, char **argv, char *
 	shim_active = true;
 
 	report_process(argc, argv);
+	pthread_atfork(NULL, NULL, report_fork);
 	errno = saved_errno;
 }
