@@ -178,6 +178,17 @@ void cli_parse(int argc, char **argv, struct options *options)
 		die_errno_hint("cd to an existing directory first", "getcwd");
 }
 
+void cli_free(struct options *options)
+{
+	for (size_t i = 0; i < options->operation_count; i++) {
+		free(options->operations[i].path);
+		free(options->operations[i].given);
+	}
+	free(options->operations);
+	free(options->cwd);
+	memset(options, 0, sizeof *options);
+}
+
 void cli_print_plan(const struct options *options)
 {
 	for (size_t i = 0; i < options->operation_count; i++) {

@@ -44,6 +44,9 @@ struct options {
  * line and exits 125 (a missing tree, a file given as a tree, no command). */
 void cli_parse(int argc, char **argv, struct options *options);
 
+/* Releases what cli_parse allocated. */
+void cli_free(struct options *options);
+
 /* Prints the ordered setup plan to stdout (--dry-run). */
 void cli_print_plan(const struct options *options);
 

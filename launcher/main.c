@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 	cli_parse(argc, argv, &options);
 	if (options.dry_run) {
 		cli_print_plan(&options);
+		cli_free(&options);
 		return 0;
 	}
 
@@ -106,10 +107,16 @@ int main(int argc, char **argv)
 
 	if (!options.quiet || store.violation_total > 0)
 		report_summary(stderr, &options, &store);
+	int status = end.status;
 	if (options.report_path != NULL && report_commit(&report, &options, &store, &end) != 0 &&
-	    end.status == 0)
-		return EXIT_ENCAPSULATE_FAILURE;
-	if (options.fail_on_violation && end.status == 0 && store.violation_total > 0)
-		return EXIT_VIOLATIONS;
-	return end.status;
+	    status == 0)
+		status = EXIT_ENCAPSULATE_FAILURE;
+	else if (options.fail_on_violation && status == 0 && store.violation_total > 0)
+		status = EXIT_VIOLATIONS;
+
+	record_free(&store);
+	free(writable);
+	free((char *)sandbox.shim_path);
+	cli_free(&options);
+	return status;
 }

@@ -47,6 +47,35 @@ void record_init(struct event_store *store, const char *const *writable)
 	store->writes = allocate(store->write_capacity, sizeof *store->writes);
 }
 
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+void record_free(struct event_store *store)
+{
+	for (size_t i = 0; i < store->process_count; i++) {
+		free_argv(store->processes[i].argv);
+		free(store->processes[i].cwd);
+		free(store->processes[i].exe);
+	}
+	for (size_t i = 0; i < store->write_capacity; i++) {
+		free(store->writes[i].path);
+		free(store->writes[i].to);
+	}
+	for (size_t i = 0; i < store->failed_exec_count; i++) {
+		free(store->failed_execs[i].path);
+		free_argv(store->failed_execs[i].argv);
+	}
+	free(store->processes);
+	free(store->writes);
+	free(store->failed_execs);
+	free(store->pid_slots);
+	memset(store, 0, sizeof *store);
+}
+
 const struct process_record *record_process(const struct event_store *store, int id)
 {
 	if (id < 1 || (size_t)id > store->process_count)

@@ -69,6 +69,9 @@ void record_init(struct event_store *store, const char *const *writable);
  * counted and dropped.  Exits 125 when memory runs out. */
 void record_event(struct event_store *store, const void *datagram, size_t length);
 
+/* Releases everything the store holds. */
+void record_free(struct event_store *store);
+
 /* The record with this id (1-based), or NULL. */
 const struct process_record *record_process(const struct event_store *store, int id);
 
