@@ -208,17 +208,18 @@ static int stream_fd(FILE *stream)
 		return result;                                                                     \
 	}
 
-/* renameat2 takes unsigned flags, linkat int: the type comes from the
- * libc's own prototype. */
-#define WRAP_AT_TWO_PATHS_FLAGS(name, operation)                                                   \
+#define WRAP_AT_TWO_PATHS_FLAGS_(name, operation, flags_type)                                      \
 	SHIM_EXPORT int name(int from_dirfd, const char *from, int to_dirfd, const char *to,       \
-			     LAST_PARAMETER_TYPE_##name flags_)                                    \
+			     flags_type flags)                                                     \
 	{                                                                                          \
-		int result = CALL_REAL(name, -1, from_dirfd, from, to_dirfd, to, flags_);          \
+		int result = CALL_REAL(name, -1, from_dirfd, from, to_dirfd, to, flags);           \
 		shim_report_write(operation, from_dirfd, from, to_dirfd, to, false, 0, result,     \
 				  errno);                                                          \
 		return result;                                                                     \
 	}
+/* renameat2(2) takes unsigned flags, linkat(2) int. */
+#define WRAP_RENAMEAT2(name, operation) WRAP_AT_TWO_PATHS_FLAGS_(name, operation, unsigned int)
+#define WRAP_LINKAT(name, operation) WRAP_AT_TWO_PATHS_FLAGS_(name, operation, int)
 
 /* symlink(2): the target is stored as text, never resolved; what is
  * created is the link, reported as the first path with the target as "to"
@@ -330,9 +331,6 @@ static int stream_fd(FILE *stream)
 				  errno);                                                          \
 		return result;                                                                     \
 	}
-
-#define LAST_PARAMETER_TYPE_renameat2 unsigned int
-#define LAST_PARAMETER_TYPE_linkat int
 
 /* Exec rows are hand-written in exec.c. */
 #define WRAP_EXEC(name, operation)
