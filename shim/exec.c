@@ -41,7 +41,7 @@ extern char **environ;
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	if (real_execve == NULL) {
+	if (SHIM_REAL(execve) == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -58,7 +58,7 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	if (real_execvpe == NULL) {
+	if (SHIM_REAL(execvpe) == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -75,7 +75,7 @@ SHIM_EXPORT int execvp(const char *file, char *const argv[])
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	if (real_fexecve == NULL) {
+	if (SHIM_REAL(fexecve) == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -88,7 +88,7 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			 int flags)
 {
-	if (real_execveat == NULL) {
+	if (SHIM_REAL(execveat) == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -157,7 +157,7 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 			    const posix_spawnattr_t *attributes, char *const argv[],
 			    char *const envp[])
 {
-	if (real_posix_spawn == NULL)
+	if (SHIM_REAL(posix_spawn) == NULL)
 		return ENOSYS;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawn(pid, path, actions, attributes, argv, environment);
@@ -170,7 +170,7 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 			     const posix_spawnattr_t *attributes, char *const argv[],
 			     char *const envp[])
 {
-	if (real_posix_spawnp == NULL)
+	if (SHIM_REAL(posix_spawnp) == NULL)
 		return ENOSYS;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawnp(pid, file, actions, attributes, argv, environment);

@@ -35,6 +35,7 @@
 #undef SHIM
 
 bool shim_active;
+bool shim_real_resolved;
 
 /* The monitor's address, and our socket.  The descriptor sits high (see
  * event_socket_open) so that shells redirecting low numbers never hit it;
@@ -53,9 +54,12 @@ static const char *shim_path;             /* inside shim_entry */
 
 void shim_resolve_real(void)
 {
+	int saved_errno = errno;
 #define SHIM(shape, name, operation) real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);
 #include "interpose.def"
 #undef SHIM
+	shim_real_resolved = true;
+	errno = saved_errno;
 }
 
 /* Returns a new socket for events at a descriptor >= 900 when the limit
@@ -223,10 +227,37 @@ static bool resolve_by_kernel(int dirfd, const char *path, int extra_flags, char
 	return length > 0 && out[0] == '/';
 }
 
+static void resolve_path(int dirfd, const char *path, bool follow, char *out);
+
+/* `out` names an existing directory's entry that the kernel could not follow:
+ * when it is a symlink whose target is missing (open(O_CREAT) through it
+ * creates the target), replaces it by the target, resolved as resolve_path
+ * does, for up to 40 links (path_resolution(7)).  `out` holds PATH_MAX bytes. */
+static void follow_dangling(char *out)
+{
+	char target[PATH_MAX];
+	for (int depth = 0; depth < 40; depth++) {
+		ssize_t length = readlink(out, target, sizeof target - 1);
+		if (length <= 0)
+			return;
+		target[length] = '\0';
+		if (target[0] != '/') { /* relative to the link's directory */
+			size_t directory_length = (size_t)(strrchr(out, '/') - out);
+			if (directory_length + 1 + (size_t)length + 1 > sizeof target)
+				return;
+			memmove(target + directory_length + 1, target, (size_t)length + 1);
+			memcpy(target, out, directory_length);
+			target[directory_length] = '/';
+		}
+		resolve_path(AT_FDCWD, target, false, out);
+	}
+}
+
 /* Writes the absolute form of `path`, taken relative to dirfd (or the cwd),
  * into out (PATH_MAX bytes).  The directories on the way are resolved by the
  * kernel (symlinks and ".." as the call saw them); the last component is
- * followed only when `follow` is set and it exists.  When the parent does not
+ * followed only when `follow` is set (through dangling symlinks too, see
+ * follow_dangling).  When the parent does not
  * exist, the result is cwd/dirfd + path, normalised lexically.  Never fails:
  * the worst case is the path as given. */
 static void resolve_path(int dirfd, const char *path, bool follow, char *out)
@@ -267,6 +298,8 @@ static void resolve_path(int dirfd, const char *path, bool follow, char *out)
 				out[0] = '\0';
 			if (!join_path(out, size, out, leaf))
 				goto as_given;
+			if (follow)
+				follow_dangling(out);
 			return;
 		}
 	} else if (resolve_by_kernel(dirfd, path, O_DIRECTORY, out, size)) {

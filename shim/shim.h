@@ -44,8 +44,15 @@ int __openat64_2(int dirfd, const char *path, int flags);
 #undef SHIM
 
 /* Looks up every real_* pointer; a symbol the libc lacks stays NULL and its
- * wrapper then fails with ENOSYS. */
+ * wrapper then fails with ENOSYS.  Keeps errno. */
 void shim_resolve_real(void);
+
+/* True once shim_resolve_real() has run.  A wrapper can be called before the
+ * shim's constructor: ld.so may run another library's constructor first, and
+ * that one may open or exec.  SHIM_REAL(name) is real_name, looked up on the
+ * spot in that case (only then does a wrapper call the dynamic linker). */
+extern bool shim_real_resolved;
+#define SHIM_REAL(name) (shim_real_resolved ? real_##name : (shim_resolve_real(), real_##name))
 
 /* True when the shim is connected to a monitor (ENCAPSULATE_SOCKET was set
  * at load); without one the wrappers only pass calls through. */

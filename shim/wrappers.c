@@ -21,7 +21,7 @@
 
 /* Calls the real function, or fails with ENOSYS if the libc has none. */
 #define CALL_REAL(name, failure, ...)                                                              \
-	(real_##name != NULL ? real_##name(__VA_ARGS__) : (errno = ENOSYS, (failure)))
+	(SHIM_REAL(name) != NULL ? real_##name(__VA_ARGS__) : (errno = ENOSYS, (failure)))
 
 /* open(2): the mode argument exists only with O_CREAT or O_TMPFILE. */
 static mode_t open_mode(int flags, va_list arguments)

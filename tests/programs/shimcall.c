@@ -1,0 +1,414 @@
+/*
+ * shimcall - calls ONE named libc function with arguments taken from argv,
+ * then prints what it returned and the errno it left:
+ *
+ *     rc=<return value> errno=<NAME or 0>
+ *
+ * so a test can compare what the program saw with and without the shim, and
+ * with what the report says.  Built by tests/test_shim.py with
+ * -U_FORTIFY_SOURCE -O0, so every call below goes to the symbol it names
+ * (the fortified __open_2 family is called explicitly).
+ *
+ * Usage: shimcall [-C DIR] [--noshim] [--strip-env] FUNCTION ARG...
+ *   -C DIR       chdir(DIR) first (resolution after a chdir in the process)
+ *   --noshim     re-exec itself by the raw execve system call with LD_PRELOAD
+ *                and ENCAPSULATE_* removed from the environment: the same
+ *                call, same view, without the shim (the errno baseline)
+ *   --strip-env  unsetenv LD_PRELOAD and ENCAPSULATE_* before the call (for
+ *                the exec functions that hand on environ)
+ *   --closefrom  close every descriptor above 2 first (the shim's event
+ *                socket included), as daemons and some build tools do
+ * A DIR argument of a *at function is opened O_RDONLY|O_DIRECTORY (no event);
+ * "AT_FDCWD" means AT_FDCWD.  FLAGS are names joined by '|' (O_WRONLY|O_CREAT,
+ * AT_REMOVEDIR, 0) or numbers; modes and numbers accept 0 octal / 0x hex.
+ * Exec functions get envp = {NULL} when they take one; argv is the rest of
+ * the command line.  posix_spawn* wait for the child and print its status.
+ * Arguments after those a function takes are ignored.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utime.h>
+
+/* The fortified entry points have no prototype without _FORTIFY_SOURCE. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+extern int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		    int flags);
+
+extern char **environ;
+
+static char *empty_environment[] = { NULL };
+
+static void usage(const char *why)
+{
+	fprintf(stderr, "shimcall: %s\n", why);
+	exit(2);
+}
+
+static long number(const char *text)
+{
+	char *end;
+	errno = 0;
+	long value = strtol(text, &end, 0);
+	if (errno != 0 || *end != '\0' || end == text)
+		usage("bad number");
+	return value;
+}
+
+static int flags_of(const char *text)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} names[] = {
+		{ "O_RDONLY", O_RDONLY },
+		{ "O_WRONLY", O_WRONLY },
+		{ "O_RDWR", O_RDWR },
+		{ "O_CREAT", O_CREAT },
+		{ "O_EXCL", O_EXCL },
+		{ "O_TRUNC", O_TRUNC },
+		{ "O_APPEND", O_APPEND },
+		{ "O_TMPFILE", O_TMPFILE },
+		{ "O_DIRECTORY", O_DIRECTORY },
+		{ "O_NOFOLLOW", O_NOFOLLOW },
+		{ "O_CLOEXEC", O_CLOEXEC },
+		{ "O_PATH", O_PATH },
+		{ "AT_REMOVEDIR", AT_REMOVEDIR },
+		{ "AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW },
+		{ "AT_SYMLINK_FOLLOW", AT_SYMLINK_FOLLOW },
+		{ "AT_EMPTY_PATH", AT_EMPTY_PATH },
+		{ "RENAME_NOREPLACE", 1 },
+		{ "RENAME_EXCHANGE", 2 },
+	};
+	int flags = 0;
+	char copy[512];
+	snprintf(copy, sizeof copy, "%s", text);
+	char *save = NULL;
+	for (char *item = strtok_r(copy, "|", &save); item != NULL; item = strtok_r(NULL, "|", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strcmp(item, names[i].name) == 0)
+				break;
+		if (i < sizeof names / sizeof names[0])
+			flags |= names[i].value;
+		else
+			flags |= (int)number(item);
+	}
+	return flags;
+}
+
+static int dirfd_of(const char *text)
+{
+	if (strcmp(text, "AT_FDCWD") == 0)
+		return AT_FDCWD;
+	int fd = open(text, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		perror(text);
+		exit(2);
+	}
+	return fd;
+}
+
+static void strip_environment(void)
+{
+	unsetenv("LD_PRELOAD");
+	unsetenv("ENCAPSULATE_SOCKET");
+	unsetenv("ENCAPSULATE_SHIM");
+}
+
+/* Re-executes argv without --noshim by the system call itself, so no
+ * wrapper can put the shim back. */
+static void exec_without_shim(int argc, char **argv, int noshim_index)
+{
+	char *args[argc + 1];
+	int n = 0;
+	for (int i = 0; i < argc; i++)
+		if (i != noshim_index)
+			args[n++] = argv[i];
+	args[n] = NULL;
+	strip_environment();
+	syscall(SYS_execve, "/proc/self/exe", args, environ);
+	perror("execve /proc/self/exe");
+	exit(2);
+}
+
+static void print_result(long rc, int error)
+{
+	const char *name = error != 0 ? strerrorname_np(error) : NULL;
+	printf("rc=%ld errno=%s\n", rc, name != NULL ? name : error != 0 ? "?" : "0");
+	fflush(stdout);
+}
+
+#define NEED(count)                                                                                \
+	do {                                                                                       \
+		if (argc < (count))                                                                \
+			usage("missing arguments");                                                \
+	} while (0)
+
+/* execl-style calls need their arguments spelled out: up to 12. */
+#define LIST12(a) a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]
+
+int main(int argc, char **argv)
+{
+	int first = 1;
+	while (first < argc && argv[first][0] == '-') {
+		if (strcmp(argv[first], "-C") == 0 && first + 1 < argc) {
+			if (chdir(argv[first + 1]) != 0) {
+				perror(argv[first + 1]);
+				return 2;
+			}
+			first += 2;
+		} else if (strcmp(argv[first], "--noshim") == 0) {
+			exec_without_shim(argc, argv, first);
+		} else if (strcmp(argv[first], "--closefrom") == 0) {
+			if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+				perror("close_range");
+				return 2;
+			}
+			first++;
+		} else if (strcmp(argv[first], "--strip-env") == 0) {
+			strip_environment();
+			first++;
+		} else {
+			usage("unknown option");
+		}
+	}
+	if (first >= argc)
+		usage("no function");
+	const char *function = argv[first];
+	char **a = argv + first + 1; /* the function's arguments */
+	argc -= first + 1;
+
+	/* execl* take at most 12 arguments, NULL-terminated. */
+	char *list[13] = { NULL };
+	for (int i = 0; i + 1 < argc && i < 12; i++)
+		list[i] = a[i + 1];
+	if (argc > 13)
+		usage("too many arguments for an execl call");
+
+	long rc;
+	errno = 0;
+	int error;
+#define CALL(expression)                                                                           \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		rc = (long)(expression);                                                           \
+		error = errno;                                                                     \
+	} while (0)
+
+	if (strcmp(function, "open") == 0) {
+		NEED(3);
+		CALL(open(a[0], flags_of(a[1]), (mode_t)number(a[2])));
+	} else if (strcmp(function, "open64") == 0) {
+		NEED(3);
+		CALL(open64(a[0], flags_of(a[1]), (mode_t)number(a[2])));
+	} else if (strcmp(function, "openat") == 0) {
+		NEED(4);
+		int fd = dirfd_of(a[0]);
+		CALL(openat(fd, a[1], flags_of(a[2]), (mode_t)number(a[3])));
+	} else if (strcmp(function, "openat64") == 0) {
+		NEED(4);
+		int fd = dirfd_of(a[0]);
+		CALL(openat64(fd, a[1], flags_of(a[2]), (mode_t)number(a[3])));
+	} else if (strcmp(function, "__open_2") == 0) {
+		NEED(2);
+		CALL(__open_2(a[0], flags_of(a[1])));
+	} else if (strcmp(function, "__open64_2") == 0) {
+		NEED(2);
+		CALL(__open64_2(a[0], flags_of(a[1])));
+	} else if (strcmp(function, "__openat_2") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(__openat_2(fd, a[1], flags_of(a[2])));
+	} else if (strcmp(function, "__openat64_2") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(__openat64_2(fd, a[1], flags_of(a[2])));
+	} else if (strcmp(function, "creat") == 0) {
+		NEED(2);
+		CALL(creat(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "creat64") == 0) {
+		NEED(2);
+		CALL(creat64(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "fopen") == 0 || strcmp(function, "fopen64") == 0) {
+		NEED(2);
+		FILE *stream;
+		errno = 0;
+		stream = strcmp(function, "fopen") == 0 ? fopen(a[0], a[1]) : fopen64(a[0], a[1]);
+		error = errno;
+		rc = stream != NULL ? fileno(stream) : -1;
+	} else if (strcmp(function, "freopen") == 0 || strcmp(function, "freopen64") == 0) {
+		NEED(2);
+		FILE *stream = fopen("/dev/null", "r");
+		if (stream == NULL)
+			usage("cannot open /dev/null");
+		errno = 0;
+		stream = strcmp(function, "freopen") == 0 ? freopen(a[0], a[1], stream)
+							  : freopen64(a[0], a[1], stream);
+		error = errno;
+		rc = stream != NULL ? fileno(stream) : -1;
+	} else if (strcmp(function, "mkdir") == 0) {
+		NEED(2);
+		CALL(mkdir(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "mkdirat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(mkdirat(fd, a[1], (mode_t)number(a[2])));
+	} else if (strcmp(function, "rmdir") == 0) {
+		NEED(1);
+		CALL(rmdir(a[0]));
+	} else if (strcmp(function, "unlink") == 0) {
+		NEED(1);
+		CALL(unlink(a[0]));
+	} else if (strcmp(function, "unlinkat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(unlinkat(fd, a[1], flags_of(a[2])));
+	} else if (strcmp(function, "remove") == 0) {
+		NEED(1);
+		CALL(remove(a[0]));
+	} else if (strcmp(function, "rename") == 0) {
+		NEED(2);
+		CALL(rename(a[0], a[1]));
+	} else if (strcmp(function, "renameat") == 0) {
+		NEED(4);
+		int from = dirfd_of(a[0]), to = dirfd_of(a[2]);
+		CALL(renameat(from, a[1], to, a[3]));
+	} else if (strcmp(function, "renameat2") == 0) {
+		NEED(5);
+		int from = dirfd_of(a[0]), to = dirfd_of(a[2]);
+		CALL(renameat2(from, a[1], to, a[3], (unsigned)flags_of(a[4])));
+	} else if (strcmp(function, "link") == 0) {
+		NEED(2);
+		CALL(link(a[0], a[1]));
+	} else if (strcmp(function, "linkat") == 0) {
+		NEED(5);
+		int from = dirfd_of(a[0]), to = dirfd_of(a[2]);
+		CALL(linkat(from, a[1], to, a[3], flags_of(a[4])));
+	} else if (strcmp(function, "symlink") == 0) {
+		NEED(2);
+		CALL(symlink(a[0], a[1]));
+	} else if (strcmp(function, "symlinkat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[1]);
+		CALL(symlinkat(a[0], fd, a[2]));
+	} else if (strcmp(function, "mkfifo") == 0) {
+		NEED(2);
+		CALL(mkfifo(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "mkfifoat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(mkfifoat(fd, a[1], (mode_t)number(a[2])));
+	} else if (strcmp(function, "mknod") == 0) {
+		NEED(3);
+		CALL(mknod(a[0], (mode_t)number(a[1]), (dev_t)number(a[2])));
+	} else if (strcmp(function, "mknodat") == 0) {
+		NEED(4);
+		int fd = dirfd_of(a[0]);
+		CALL(mknodat(fd, a[1], (mode_t)number(a[2]), (dev_t)number(a[3])));
+	} else if (strcmp(function, "chmod") == 0) {
+		NEED(2);
+		CALL(chmod(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "fchmodat") == 0) {
+		NEED(4);
+		int fd = dirfd_of(a[0]);
+		CALL(fchmodat(fd, a[1], (mode_t)number(a[2]), flags_of(a[3])));
+	} else if (strcmp(function, "chown") == 0) {
+		NEED(3);
+		CALL(chown(a[0], (uid_t)number(a[1]), (gid_t)number(a[2])));
+	} else if (strcmp(function, "lchown") == 0) {
+		NEED(3);
+		CALL(lchown(a[0], (uid_t)number(a[1]), (gid_t)number(a[2])));
+	} else if (strcmp(function, "fchownat") == 0) {
+		NEED(5);
+		int fd = dirfd_of(a[0]);
+		CALL(fchownat(fd, a[1], (uid_t)number(a[2]), (gid_t)number(a[3]), flags_of(a[4])));
+	} else if (strcmp(function, "truncate") == 0) {
+		NEED(2);
+		CALL(truncate(a[0], (off_t)number(a[1])));
+	} else if (strcmp(function, "truncate64") == 0) {
+		NEED(2);
+		CALL(truncate64(a[0], (off64_t)number(a[1])));
+	} else if (strcmp(function, "utime") == 0) {
+		NEED(1);
+		CALL(utime(a[0], NULL));
+	} else if (strcmp(function, "utimes") == 0) {
+		NEED(1);
+		CALL(utimes(a[0], NULL));
+	} else if (strcmp(function, "lutimes") == 0) {
+		NEED(1);
+		CALL(lutimes(a[0], NULL));
+	} else if (strcmp(function, "utimensat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(utimensat(fd, a[1], NULL, flags_of(a[2])));
+	} else if (strcmp(function, "execve") == 0) {
+		NEED(1);
+		CALL(execve(a[0], a + 1, empty_environment));
+	} else if (strcmp(function, "execv") == 0) {
+		NEED(1);
+		CALL(execv(a[0], a + 1));
+	} else if (strcmp(function, "execvp") == 0) {
+		NEED(1);
+		CALL(execvp(a[0], a + 1));
+	} else if (strcmp(function, "execvpe") == 0) {
+		NEED(1);
+		CALL(execvpe(a[0], a + 1, empty_environment));
+	} else if (strcmp(function, "execl") == 0) {
+		NEED(1);
+		CALL(execl(a[0], LIST12(list), (char *)NULL));
+	} else if (strcmp(function, "execle") == 0) {
+		NEED(1);
+		CALL(execle(a[0], LIST12(list), (char *)NULL, empty_environment));
+	} else if (strcmp(function, "execlp") == 0) {
+		NEED(1);
+		CALL(execlp(a[0], LIST12(list), (char *)NULL));
+	} else if (strcmp(function, "fexecve") == 0) {
+		NEED(1);
+		int fd = open(a[0], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			perror(a[0]);
+			return 2;
+		}
+		CALL(fexecve(fd, a + 1, empty_environment));
+	} else if (strcmp(function, "execveat") == 0) {
+		NEED(3);
+		int fd = dirfd_of(a[0]);
+		CALL(execveat(fd, a[1], a + 3, empty_environment, flags_of(a[2])));
+	} else if (strcmp(function, "posix_spawn") == 0 || strcmp(function, "posix_spawnp") == 0) {
+		NEED(1);
+		pid_t pid = -1;
+		int spawn_error = strcmp(function, "posix_spawn") == 0
+					  ? posix_spawn(&pid, a[0], NULL, NULL, a + 1, empty_environment)
+					  : posix_spawnp(&pid, a[0], NULL, NULL, a + 1, empty_environment);
+		if (spawn_error == 0) {
+			int status;
+			if (waitpid(pid, &status, 0) < 0)
+				status = -1;
+			printf("child status=%d\n", status);
+		}
+		/* posix_spawn returns the error number; errno is not its result. */
+		rc = spawn_error;
+		error = spawn_error;
+	} else if (strcmp(function, "noop") == 0) {
+		rc = 0;
+		error = 0;
+	} else {
+		usage("unknown function");
+	}
+	print_result(rc, error);
+	return 0;
+}

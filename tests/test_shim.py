@@ -1,0 +1,690 @@
+"""The shim, one libc entry point at a time.
+
+tests/programs/shimcall.c calls ONE named libc function with arguments from
+argv and prints "rc=<value> errno=<NAME>".  Every row of shim/interpose.def
+has a case in WRITE_CASES or EXEC_CASES below (tests/test_shim_table.py
+checks that), and is exercised through that exact symbol: shimcall is built
+with -U_FORTIFY_SOURCE -O0 and calls __open_2 & co. by name.
+
+Each write case runs twice in the same sandbox: under the shim, and again
+with --noshim (shimcall re-executes itself by the raw execve system call with
+LD_PRELOAD removed, so no wrapper can put the shim back).  The program must
+see the same errno both times, and the report must hold exactly one event
+for the shimmed call (op, errno, resolved absolute path, flags) and none for
+the other.
+
+Writes outside go to unique names under /etc and /usr/local, removed after
+each test, so that they stay harmless even if the isolation broke.
+"""
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from conftest import IS_ROOT, NOBODY, REPO
+
+SHIMCALL_SOURCE = os.path.join(REPO, "tests", "programs", "shimcall.c")
+EARLY_SOURCE = os.path.join(REPO, "tests", "programs", "early.c")
+CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-U_FORTIFY_SOURCE", "-O0"]
+
+
+# ---- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shimcall():
+    """tests/programs/shimcall.c built into a directory every test user can
+    read; the path of the binary (its directory goes on PATH for execvp)."""
+    top = tempfile.mkdtemp(prefix="encapsulate-test-shimcall-")
+    os.chmod(top, 0o755)
+    binary = os.path.join(top, "shimcall")
+    env = dict(os.environ, TMPDIR=top)  # no stray files in /tmp
+    subprocess.run(["gcc"] + CFLAGS + ["-o", binary, SHIMCALL_SOURCE], check=True, env=env)
+    # shimcall-early: shimcall needing libearly.so, whose constructor writes.
+    subprocess.run(["gcc"] + CFLAGS + ["-fPIC", "-shared", "-o", os.path.join(top, "libearly.so"),
+                    EARLY_SOURCE], check=True, env=env)
+    subprocess.run(["gcc"] + CFLAGS + ["-o", binary + "-early", SHIMCALL_SOURCE,
+                    "-Wl,--no-as-needed", "-L" + top, "-learly", "-Wl,-rpath," + top],
+                   check=True, env=env)
+    for name in os.listdir(top):
+        os.chmod(os.path.join(top, name), 0o755)
+    yield binary
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def cleanup():
+    """Paths to remove after the test, whatever happened."""
+    paths = []
+    yield paths
+    for path in reversed(paths):
+        if os.path.islink(path) or os.path.isfile(path) or (
+                os.path.exists(path) and not os.path.isdir(path)):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def outside(user, cleanup, unique_name):
+    """A directory outside the writable trees holding `file` (with content)
+    and `dir` (empty), owned by the test user so that every write is refused
+    by the read-only view (EROFS) rather than by permissions.  Under
+    /usr/local/share when pytest is root, else a temporary directory that is
+    not writable inside the sandbox."""
+    if IS_ROOT:
+        path = os.path.join("/usr/local/share", unique_name)
+        os.mkdir(path)
+    else:
+        path = tempfile.mkdtemp(prefix="encapsulate-test-outside-", dir="/var/tmp")
+    cleanup.append(path)
+    os.chmod(path, 0o755)
+    with open(os.path.join(path, "file"), "w") as f:
+        f.write("content\n")
+    os.mkdir(os.path.join(path, "dir"))
+    if user == "nobody":
+        for name in ("", "file", "dir"):
+            os.chown(os.path.join(path, name), NOBODY, NOBODY)
+    return path
+
+
+def etc_name(cleanup, unique_name, suffix=""):
+    """A fresh name directly under /etc, removed after the test."""
+    path = "/etc/%s%s" % (unique_name, suffix)
+    cleanup.append(path)
+    return path
+
+
+# ---- helpers ----------------------------------------------------------------------
+
+
+def quote(argv):
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def parse_results(stdout):
+    """The "rc=... errno=..." lines of stdout as (rc, errno) pairs."""
+    results = []
+    for line in stdout.splitlines():
+        if line.startswith("rc="):
+            rc, error = line.split()
+            results.append((int(rc[3:]), error[len("errno="):]))
+    return results
+
+
+def shim_processes(r, function):
+    """Report records of shimcall processes that ran `function` with the
+    shim (argv[0] is the binary, argv[1] the function or an option)."""
+    def called(argv):
+        i = 1
+        while i < len(argv) and argv[i].startswith("-"):
+            i += 2 if argv[i] == "-C" else 1
+        return i < len(argv) and argv[i] == function
+    return [p for p in r.report["processes"]
+            if len(p["argv"]) > 1 and p["argv"][0].endswith("shimcall")
+            and called(p["argv"]) and "--noshim" not in p["argv"]]
+
+
+def events_of(r, process_ids):
+    ids = set(process_ids)
+    violations = [v for v in r.report["violations"] if v["process"] in ids]
+    writes = [w for w in r.report["writes"] if w["process"] in ids]
+    return violations, writes
+
+
+def noshim_events(r):
+    ids = {p["id"] for p in r.report["processes"] if "--noshim" in p["argv"]}
+    return events_of(r, ids)
+
+
+def parent_chain(r, process):
+    chain = []
+    while process is not None:
+        chain.append(process)
+        process = r.process(process["parent"]) if process["parent"] else None
+    return chain
+
+
+# ---- write entry points -------------------------------------------------------------
+#
+# symbol -> (arguments, op, path, to, flags).  In arguments, paths and the
+# report's expected values: {D} is a directory holding `file` and `dir`; {N}
+# is a new name in it.  flags is the report's open flags (None: not checked,
+# [] for non-open ops).
+
+WRITE_CASES = {
+    "open": (["{N}", "O_WRONLY|O_CREAT|O_TRUNC", "0644"], "open", "{N}", None,
+             ["O_WRONLY", "O_CREAT", "O_TRUNC"]),
+    "open64": (["{N}", "O_RDWR|O_CREAT|O_EXCL", "0600"], "open", "{N}", None,
+               ["O_RDWR", "O_CREAT", "O_EXCL"]),
+    "openat": (["{D}", "new", "O_WRONLY|O_CREAT", "0644"], "open", "{N}", None,
+               ["O_WRONLY", "O_CREAT"]),
+    "openat64": (["{D}", "new", "O_WRONLY|O_CREAT|O_APPEND", "0644"], "open", "{N}", None,
+                 ["O_WRONLY", "O_CREAT", "O_APPEND"]),
+    "__open_2": (["{D}/file", "O_WRONLY|O_TRUNC"], "open", "{D}/file", None,
+                 ["O_WRONLY", "O_TRUNC"]),
+    "__open64_2": (["{D}/file", "O_RDWR|O_APPEND"], "open", "{D}/file", None,
+                   ["O_RDWR", "O_APPEND"]),
+    "__openat_2": (["{D}", "file", "O_WRONLY"], "open", "{D}/file", None, ["O_WRONLY"]),
+    "__openat64_2": (["{D}", "file", "O_RDWR|O_TRUNC"], "open", "{D}/file", None,
+                     ["O_RDWR", "O_TRUNC"]),
+    "creat": (["{N}", "0644"], "creat", "{N}", None, ["O_WRONLY", "O_CREAT", "O_TRUNC"]),
+    "creat64": (["{N}", "0644"], "creat", "{N}", None, ["O_WRONLY", "O_CREAT", "O_TRUNC"]),
+    "fopen": (["{N}", "w"], "open", "{N}", None, ["O_WRONLY", "O_CREAT", "O_TRUNC"]),
+    "fopen64": (["{N}", "a"], "open", "{N}", None, ["O_WRONLY", "O_CREAT", "O_APPEND"]),
+    "freopen": (["{N}", "w+"], "open", "{N}", None, ["O_RDWR", "O_CREAT", "O_TRUNC"]),
+    "freopen64": (["{D}/file", "r+"], "open", "{D}/file", None, ["O_RDWR"]),
+    "mkdir": (["{N}", "0755"], "mkdir", "{N}", None, []),
+    "mkdirat": (["{D}", "new", "0755"], "mkdir", "{N}", None, []),
+    "rmdir": (["{D}/dir"], "rmdir", "{D}/dir", None, []),
+    "unlink": (["{D}/file"], "unlink", "{D}/file", None, []),
+    "unlinkat": (["{D}", "file", "0"], "unlink", "{D}/file", None, []),
+    "remove": (["{D}/file"], "unlink", "{D}/file", None, []),
+    "rename": (["{D}/file", "{N}"], "rename", "{D}/file", "{N}", []),
+    "renameat": (["{D}", "file", "{D}", "new"], "rename", "{D}/file", "{N}", []),
+    "renameat2": (["{D}", "file", "{D}", "new", "0"], "rename", "{D}/file", "{N}", []),
+    "link": (["{D}/file", "{N}"], "link", "{D}/file", "{N}", []),
+    "linkat": (["{D}", "file", "{D}", "new", "0"], "link", "{D}/file", "{N}", []),
+    "symlink": (["target text", "{N}"], "symlink", "{N}", "target text", []),
+    "symlinkat": (["../target", "{D}", "new"], "symlink", "{N}", "../target", []),
+    "mkfifo": (["{N}", "0644"], "mkfifo", "{N}", None, []),
+    "mkfifoat": (["{D}", "new", "0644"], "mkfifo", "{N}", None, []),
+    "mknod": (["{N}", "0100644", "0"], "mknod", "{N}", None, []),
+    "mknodat": (["{D}", "new", "0100600", "0"], "mknod", "{N}", None, []),
+    "chmod": (["{D}/file", "0600"], "chmod", "{D}/file", None, []),
+    "fchmodat": (["{D}", "file", "0600", "0"], "chmod", "{D}/file", None, []),
+    "chown": (["{D}/file", "-1", "-1"], "chown", "{D}/file", None, []),
+    "lchown": (["{D}/file", "-1", "-1"], "chown", "{D}/file", None, []),
+    "fchownat": (["{D}", "file", "-1", "-1", "AT_SYMLINK_NOFOLLOW"], "chown", "{D}/file", None, []),
+    "truncate": (["{D}/file", "0"], "truncate", "{D}/file", None, []),
+    "truncate64": (["{D}/file", "3"], "truncate", "{D}/file", None, []),
+    "utime": (["{D}/file"], "utime", "{D}/file", None, []),
+    "utimes": (["{D}/file"], "utime", "{D}/file", None, []),
+    "lutimes": (["{D}/file"], "utime", "{D}/file", None, []),
+    "utimensat": (["{D}", "file", "0"], "utime", "{D}/file", None, []),
+}
+
+
+def expand(template, directory):
+    if template is None:
+        return None
+    return template.replace("{N}", os.path.join(directory, "new")).replace("{D}", directory)
+
+
+def check_one_event(r, function, directory, outcome):
+    """The report holds exactly one event of the shimmed call, as the case
+    says, with the errno the program printed; the --noshim run none."""
+    arguments, op, path, to, flags = WRITE_CASES[function]
+    results = parse_results(r.stdout)
+    assert len(results) == 2, r
+    (rc, error), (rc_baseline, error_baseline) = results
+    assert error == error_baseline, "errno differs with the shim: %r" % (results,)
+    assert (rc < 0) == (rc_baseline < 0), results
+    [process] = shim_processes(r, function)
+    violations, writes = events_of(r, [process["id"]])
+    assert noshim_events(r) == ([], []), "the baseline run was traced: %r" % r
+    if outcome == "violation":
+        assert writes == []
+        [event] = violations
+        assert rc == -1 and error != "0"
+        assert event["errno"] == error
+    else:
+        assert violations == []
+        [event] = writes
+        assert rc >= 0 and error == "0", results
+        assert event["errno"] is None
+    assert event["op"] == op
+    assert event["path"] == expand(path, directory)
+    assert event.get("to") == expand(to, directory)
+    assert event["flags"] == flags
+    assert event["count"] == 1
+    return event, error
+
+
+@pytest.mark.parametrize("function", sorted(WRITE_CASES))
+def test_write_outside_is_a_violation(run, user, shimcall, outside, function):
+    arguments = [expand(a, outside) for a in WRITE_CASES[function][0]]
+    cmd = "%s; %s" % (quote([shimcall, function] + arguments),
+                      quote([shimcall, "--noshim", function] + arguments))
+    r = run(cmd)
+    assert r.returncode == 0, r
+    event, error = check_one_event(r, function, outside, "violation")
+    # The directory is the test user's own: only the read-only view refuses.
+    assert error == "EROFS", r
+    assert sorted(os.listdir(outside)) == ["dir", "file"]
+    with open(os.path.join(outside, "file")) as f:
+        assert f.read() == "content\n"
+
+
+@pytest.mark.parametrize("function", sorted(WRITE_CASES))
+def test_write_inside_lands_in_writes(run, user, shimcall, workdir, function):
+    # Two copies of the same starting tree: one for the shimmed call, one
+    # for the baseline, so both see the same state.
+    setup = "for d in pre base; do mkdir $d/ $d/dir && echo content > $d/file || exit 9; done"
+    pre = os.path.join(workdir, "pre")
+    base = os.path.join(workdir, "base")
+    template = WRITE_CASES[function][0]
+    cmd = "%s; %s; %s" % (setup,
+                          quote([shimcall, function] + [expand(a, pre) for a in template]),
+                          quote([shimcall, "--noshim", function] + [expand(a, base) for a in template]))
+    r = run(cmd)
+    assert r.returncode == 0, r
+    check_one_event(r, function, pre, "write")
+    # The call really happened, as it did without the shim.
+    assert sorted(os.listdir(pre)) == sorted(os.listdir(base))
+
+
+def test_unlinkat_removedir_is_rmdir(run, user, shimcall, outside):
+    r = run(quote([shimcall, "unlinkat", outside, "dir", "AT_REMOVEDIR"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    [process] = shim_processes(r, "unlinkat")
+    [v] = r.violations(process=process["id"])
+    assert (v["op"], v["path"], v["errno"]) == ("rmdir", os.path.join(outside, "dir"), "EROFS")
+
+
+@pytest.mark.parametrize("function,arguments,op", [
+    ("open", ["{E}", "O_WRONLY|O_CREAT|O_TRUNC", "0644"], "open"),
+    ("creat", ["{E}", "0644"], "creat"),
+    ("fopen", ["{E}", "w"], "open"),
+    ("mkdir", ["{E}", "0755"], "mkdir"),
+    ("mkfifo", ["{E}", "0644"], "mkfifo"),
+    ("mknod", ["{E}", "0100644", "0"], "mknod"),
+    ("symlink", ["/etc/passwd", "{E}"], "symlink"),
+    ("link", ["/etc/passwd", "{E}"], "link"),
+    ("rename", ["/etc/hostname", "{E}"], "rename"),
+])
+def test_create_under_etc(run, user, shimcall, cleanup, unique_name, function, arguments, op):
+    target = etc_name(cleanup, unique_name)
+    argv = [a.replace("{E}", target) for a in arguments]
+    r = run("%s; %s" % (quote([shimcall, function] + argv), quote([shimcall, "--noshim", function] + argv)))
+    assert parse_results(r.stdout) == [(-1, "EROFS")] * 2, r
+    [process] = shim_processes(r, function)
+    [v] = r.violations(process=process["id"])
+    assert v["op"] == op and v["errno"] == "EROFS"
+    assert target in (v["path"], v.get("to"))
+    assert not os.path.lexists(target)
+
+
+# ---- resolution -----------------------------------------------------------------------
+
+
+def only_violation(r, function):
+    [process] = shim_processes(r, function)
+    [v] = r.violations(process=process["id"])
+    return v
+
+
+def test_relative_path_after_chdir(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    r = run(quote([shimcall, "-C", "/etc", "mkdir", unique_name, "0755"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    v = only_violation(r, "mkdir")
+    assert (v["op"], v["path"], v["errno"]) == ("mkdir", target, "EROFS")
+
+
+def test_relative_path_with_dotdot_from_cwd(run, user, shimcall, workdir, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    relative = os.path.relpath(target, workdir)
+    assert relative.startswith("../")
+    r = run(quote([shimcall, "open", relative, "O_WRONLY|O_CREAT", "0644"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    v = only_violation(r, "open")
+    assert (v["path"], v["flags"]) == (target, ["O_WRONLY", "O_CREAT"])
+
+
+def test_dirfd_relative(run, user, shimcall, cleanup, unique_name):
+    target = "/usr/local/" + unique_name
+    cleanup.append(target)
+    r = run(quote([shimcall, "mkdirat", "/usr/local", unique_name, "0755"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    assert only_violation(r, "mkdirat")["path"] == target
+
+
+def test_dirfd_relative_after_chdir(run, user, shimcall, outside):
+    # dirfd opened relative to the new cwd; the path relative to the dirfd.
+    parent, name = os.path.split(outside)
+    r = run(quote([shimcall, "-C", parent, "openat", name, "dir/../new", "O_WRONLY|O_CREAT", "0644"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    assert only_violation(r, "openat")["path"] == os.path.join(outside, "new")
+
+
+def test_symlinked_parent_is_resolved(run, user, shimcall, workdir, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    os.symlink("/etc", os.path.join(workdir, "etc-link"))
+    r = run(quote([shimcall, "creat", "etc-link/" + unique_name, "0644"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    v = only_violation(r, "creat")
+    assert (v["op"], v["path"]) == ("creat", target)
+    assert r.report["writes"] == []
+
+
+def test_missing_parent_is_normalised(run, user, shimcall, cleanup, unique_name):
+    top = "/usr/local/" + unique_name
+    cleanup.append(top)
+    r = run(quote([shimcall, "-C", "/usr/local", "mkdir", unique_name + "/a/../b", "0755"]))
+    assert parse_results(r.stdout) == [(-1, "ENOENT")], r
+    v = only_violation(r, "mkdir")
+    # A violation whatever the errno.
+    assert (v["path"], v["errno"]) == (top + "/b", "ENOENT")
+
+
+@pytest.mark.parametrize("function,arguments", [
+    ("open", ["{L}", "O_WRONLY|O_CREAT|O_TRUNC", "0644"]),
+    ("fopen", ["{L}", "a"]),
+    ("creat", ["{L}", "0644"]),
+])
+@pytest.mark.parametrize("link", ["absolute", "relative", "chain"])
+def test_dangling_symlink_to_outside(run, user, shimcall, workdir, cleanup, unique_name,
+                                     function, arguments, link):
+    """open(O_CREAT) through a dangling symlink inside a writable tree
+    creates the link's target: that is the write, outside."""
+    target = etc_name(cleanup, unique_name)
+    name = os.path.join(workdir, "dangling")
+    if link == "absolute":
+        os.symlink(target, name)
+    elif link == "relative":
+        os.symlink(os.path.relpath(target, workdir), name)
+    else:
+        os.symlink(target, os.path.join(workdir, "first"))
+        os.symlink("first", name)
+    argv = [a.replace("{L}", "dangling") for a in arguments]
+    r = run("%s; %s" % (quote([shimcall, function] + argv), quote([shimcall, "--noshim", function] + argv)))
+    assert parse_results(r.stdout) == [(-1, "EROFS")] * 2, r
+    v = only_violation(r, function)
+    assert (v["path"], v["errno"]) == (target, "EROFS")
+    assert r.report["writes"] == []
+
+
+def test_write_from_a_library_constructor(run, user, shimcall, workdir, cleanup, unique_name):
+    """A library's constructor may run before the shim's: its calls must
+    still reach libc (not fail with ENOSYS)."""
+    target = etc_name(cleanup, unique_name)
+    inside = os.path.join(workdir, "early-inside")
+    cmd = "EARLY_PATH=%s %s-early noop; EARLY_PATH=%s %s-early noop" % (
+        target, shimcall, inside, shimcall)
+    r = run(cmd)
+    results = parse_results(r.stdout)
+    assert results[0] == (-1, "EROFS"), r
+    assert results[2][0] >= 0 and results[2][1] == "0", r
+    assert os.path.exists(inside)
+    assert not os.path.exists(target)
+
+
+def test_relative_inside_after_chdir(run, user, shimcall, workdir):
+    os.mkdir(os.path.join(workdir, "sub"))
+    if user == "nobody":
+        os.chown(os.path.join(workdir, "sub"), NOBODY, NOBODY)
+    r = run(quote([shimcall, "-C", "sub", "open", "made", "O_WRONLY|O_CREAT", "0644"]))
+    [(rc, error)] = parse_results(r.stdout)
+    assert rc >= 0 and error == "0", r
+    assert r.report["violations"] == []
+    [process] = shim_processes(r, "open")
+    [w] = [w for w in r.report["writes"] if w["process"] == process["id"]]
+    assert (w["path"], w["op"], w["errno"]) == (os.path.join(workdir, "sub", "made"), "open", None)
+
+
+@pytest.mark.parametrize("function,arguments", [
+    ("open", ["/etc/passwd", "O_RDONLY", "0"]),
+    ("open64", ["/etc/passwd", "O_RDONLY|O_CLOEXEC", "0"]),
+    ("openat", ["/etc", "passwd", "O_RDONLY", "0"]),
+    ("__open_2", ["/etc/passwd", "O_RDONLY"]),
+    ("__openat64_2", ["/", "etc", "O_RDONLY|O_DIRECTORY"]),
+    ("open", ["/etc", "O_PATH|O_DIRECTORY", "0"]),
+    ("fopen", ["/etc/passwd", "r"]),
+    ("fopen64", ["/etc/passwd", "re"]),
+    ("freopen", ["/etc/passwd", "r"]),
+])
+def test_read_only_open_is_no_event(run, user, shimcall, function, arguments):
+    r = run(quote([shimcall, function] + arguments))
+    [(rc, error)] = parse_results(r.stdout)
+    assert rc >= 0 and error == "0", r
+    [process] = shim_processes(r, function)
+    assert events_of(r, [process["id"]]) == ([], [])
+    assert r.report["violations"] == [] and r.report["writes"] == []
+
+
+def test_character_device_is_no_violation(run, user, shimcall):
+    r = run(quote([shimcall, "open", "/dev/null", "O_WRONLY|O_TRUNC", "0"]))
+    [(rc, error)] = parse_results(r.stdout)
+    assert rc >= 0 and error == "0", r
+    assert r.report["violations"] == []
+
+
+# ---- errno is what the program would see without the shim ---------------------------
+
+
+@pytest.mark.parametrize("function,arguments", [
+    ("open", ["/{U}/missing/x", "O_WRONLY|O_CREAT", "0644"]),         # ENOENT
+    ("open", ["/etc/passwd/x", "O_WRONLY|O_CREAT", "0644"]),          # ENOTDIR
+    ("open", ["/etc", "O_WRONLY", "0"]),                              # EISDIR
+    ("open", ["/etc/passwd", "O_WRONLY|O_CREAT|O_EXCL", "0644"]),     # EEXIST
+    ("open", ["/etc/{L}", "O_WRONLY|O_CREAT", "0644"]),               # ENAMETOOLONG
+    ("openat", ["/etc", "{U}", "O_WRONLY|O_CREAT|O_DIRECTORY", "0644"]),  # EINVAL
+    ("mkdir", ["/etc", "0755"]),                                      # EEXIST
+    ("rmdir", ["/etc/{U}"]),                                          # ENOENT
+    ("rmdir", ["/usr/local/."]),                                      # EINVAL
+    ("unlink", ["/etc"]),                                             # EISDIR
+    ("rename", ["/etc/{U}", "/etc/{U}.2"]),                           # ENOENT
+    ("link", ["/etc", "/usr/local/{U}"]),                             # EPERM
+    ("truncate", ["/etc", "0"]),                                      # EISDIR
+    ("chmod", ["/{U}", "0644"]),                                      # ENOENT
+    ("utimensat", ["/etc", "{U}", "0x7fff"]),                         # EINVAL
+    ("fchownat", ["AT_FDCWD", "", "0", "0", "0"]),                    # ENOENT
+])
+def test_errno_is_preserved(run, user, shimcall, cleanup, unique_name, function, arguments):
+    cleanup.extend(["/etc/" + unique_name, "/etc/%s.2" % unique_name, "/usr/local/" + unique_name])
+    long_name = "x" * 300
+    argv = [a.replace("{U}", unique_name).replace("{L}", long_name) for a in arguments]
+    r = run("%s; %s" % (quote([shimcall, function] + argv), quote([shimcall, "--noshim", function] + argv)))
+    results = parse_results(r.stdout)
+    assert len(results) == 2, r
+    assert results[0] == results[1], r
+    assert results[0][0] == -1 and results[0][1] != "0", r
+
+
+# ---- exec family ----------------------------------------------------------------------
+#
+# symbol -> (options, arguments before the child's argv).  "{SC}" is the
+# shimcall binary, "shimcall" its name found on PATH.  The functions that
+# take an envp get {NULL}; those that hand on environ run with --strip-env
+# (LD_PRELOAD and ENCAPSULATE_* unset first).
+
+EXEC_CASES = {
+    "execve": ([], ["{SC}"]),
+    "execv": (["--strip-env"], ["{SC}"]),
+    "execvp": (["--strip-env"], ["shimcall"]),
+    "execvpe": ([], ["shimcall"]),
+    "execl": (["--strip-env"], ["{SC}"]),
+    "execle": ([], ["{SC}"]),
+    "execlp": (["--strip-env"], ["shimcall"]),
+    "fexecve": ([], ["{SC}"]),
+    "execveat": ([], ["{DIR}", "shimcall", "0"]),
+    "posix_spawn": ([], ["{SC}"]),
+    "posix_spawnp": ([], ["shimcall"]),
+}
+
+# How each one fails: the target and the errno.
+EXEC_FAILURES = {
+    "execve": (["/{U}/missing"], "ENOENT"),
+    "execv": (["/etc/passwd"], "EACCES"),
+    "execvp": (["{U}-missing"], "ENOENT"),
+    "execvpe": (["{U}-missing"], "ENOENT"),
+    "execl": (["/{U}/missing"], "ENOENT"),
+    "execle": (["/etc"], "EACCES"),
+    "execlp": (["{U}-missing"], "ENOENT"),
+    "fexecve": (["/etc/passwd"], "EACCES"),
+    "execveat": (["/etc", "{U}", "0"], "ENOENT"),
+    "posix_spawn": (["/{U}/missing"], "ENOENT"),
+    "posix_spawnp": (["{U}-missing"], "ENOENT"),
+}
+
+
+def exec_env(shimcall):
+    return {"PATH": os.path.dirname(shimcall) + ":/usr/bin:/bin"}
+
+
+@pytest.mark.parametrize("function", sorted(EXEC_CASES))
+def test_exec_without_preload_keeps_the_shim(run, user, shimcall, cleanup, unique_name, function):
+    target = etc_name(cleanup, unique_name)
+    options, head = EXEC_CASES[function]
+    head = [h.replace("{SC}", shimcall).replace("{DIR}", os.path.dirname(shimcall)) for h in head]
+    child_argv = ["child of " + function, "open", target, "O_WRONLY|O_CREAT", "0644"]
+    r = run(quote([shimcall] + options + [function] + head + child_argv), env=exec_env(shimcall))
+    assert r.returncode == 0, r
+    # The child ran and saw EROFS; a posix_spawn caller reports success.
+    results = parse_results(r.stdout)
+    if function.startswith("posix_spawn"):
+        assert results == [(-1, "EROFS"), (0, "0")], r
+        assert "child status=0" in r.stdout
+    else:
+        assert results == [(-1, "EROFS")], r
+    [caller] = shim_processes(r, function)
+    [child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    assert child["exe"] == shimcall
+    if function.startswith("posix_spawn"):
+        assert child["parent"] == caller["id"] and child["ppid"] == caller["pid"]
+    else:
+        assert child["pid"] == caller["pid"]
+    [v] = r.report["violations"]
+    assert (v["path"], v["op"], v["errno"], v["process"]) == (target, "open", "EROFS", child["id"])
+    assert r.report["failed_execs"] == []
+
+
+@pytest.mark.parametrize("function", sorted(EXEC_FAILURES))
+def test_failed_exec_is_reported(run, user, shimcall, unique_name, function):
+    options = EXEC_CASES[function][0]
+    head, expected = EXEC_FAILURES[function]
+    head = [h.replace("{U}", unique_name) for h in head]
+    argv = ["arg zero", "one", ""]
+    r = run("%s; %s" % (quote([shimcall] + options + [function] + head + argv),
+                        quote([shimcall, "--noshim"] + options + [function] + head + argv)),
+            env=exec_env(shimcall))
+    assert r.returncode == 0, r
+    results = parse_results(r.stdout)
+    rc = expected_rc = -1
+    if function.startswith("posix_spawn"):
+        expected_rc = {"ENOENT": 2, "EACCES": 13}[expected]
+    assert results == [(expected_rc, expected)] * 2, r
+    [caller] = shim_processes(r, function)
+    [failure] = r.report["failed_execs"]
+    assert failure["errno"] == expected
+    assert failure["argv"] == argv
+    assert failure["process"] == caller["id"]
+    if function == "fexecve":
+        assert failure["path"] == ""
+    else:
+        assert failure["path"] == (head[1] if function == "execveat" else head[0])
+    del rc
+
+
+def test_exec_with_a_large_environment(run, user, shimcall, cleanup, unique_name):
+    """More environment entries than the wrapper copies on its stack."""
+    target = etc_name(cleanup, unique_name)
+    env = exec_env(shimcall)
+    env.update({"ENCAPSULATE_TEST_VAR_%d" % i: "v" * 100 for i in range(300)})
+    child_argv = ["child", "open", target, "O_WRONLY|O_CREAT", "0644"]
+    r = run(quote([shimcall, "--strip-env", "execv", shimcall] + child_argv), env=env)
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    [child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    [v] = r.report["violations"]
+    assert (v["path"], v["process"]) == (target, child["id"])
+
+
+def test_event_socket_closed_by_the_program(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    r = run(quote([shimcall, "--closefrom", "mkdir", target, "0755"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    assert only_violation(r, "mkdir")["path"] == target
+
+
+def test_execl_argv_recorded_exactly(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    child_argv = [" spaced  zero ", "open", target, "O_WRONLY|O_CREAT", "0644",
+                  "", "tab\there", "new\nline", "quote\"back\\slash", "ünïcødé", "-", "last"]
+    r = run(quote([shimcall, "--strip-env", "execl", shimcall] + child_argv))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    [child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    [v] = r.report["violations"]
+    assert v["process"] == child["id"] and v["path"] == target
+
+
+def test_execl_empty_argument_list(run, user, shimcall, cleanup, unique_name):
+    """execl(path, NULL): the child gets an empty argv (Linux >= 5.18 then
+    hands it a single "" as argv[0])."""
+    r = run(quote([shimcall, "execl", "/bin/true"]))
+    assert r.returncode == 0, r
+    assert r.report["failed_execs"] == []
+    [caller] = shim_processes(r, "execl")
+    [child] = [p for p in r.report["processes"] if p["exe"] == "/usr/bin/true"]
+    assert child["argv"] in ([], [""]) and child["pid"] == caller["pid"], r.report
+
+
+# ---- whole programs ----------------------------------------------------------------------
+
+
+def test_env_i_sh_is_traced(run, user, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    script = "echo x > %s" % target
+    r = run(["env", "-i", "sh", "-c", script])
+    assert "Read-only file system" in r.stderr, r
+    [v] = r.violations(path=target)
+    assert (v["op"], v["errno"], v["flags"]) == ("open", "EROFS", ["O_WRONLY", "O_CREAT", "O_TRUNC"])
+    process = r.process(v["process"])
+    assert process["argv"] == ["sh", "-c", script]
+    assert r.process(process["parent"])["argv"][:2] == ["env", "-i"] if process["parent"] else True
+
+
+def test_make_j8_500_targets_loses_nothing(run, user, workdir, cleanup, unique_name):
+    count = 500
+    names = ["t%03d" % i for i in range(count)]
+    for name in names:
+        cleanup.append("/etc/%s-%s" % (unique_name, name))
+    lines = [".PHONY: all " + " ".join(names), "all: " + " ".join(names)]
+    for i, name in enumerate(names):
+        path = "/etc/%s-%s" % (unique_name, name)
+        lines.append("%s:" % name)
+        if i % 2:
+            lines.append("\t-@touch %s" % path)               # make runs touch itself
+        else:
+            lines.append("\t@echo x > %s 2>/dev/null || true" % path)  # through sh -c
+    with open(os.path.join(workdir, "Makefile"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = run(["make", "-s", "-j8"], timeout=300)
+    # One failed open per target (touch then also tries utimensat, which
+    # fails with ENOENT: a second violation on the same path).
+    violations = [v for v in r.report["violations"] if v["op"] == "open"]
+    assert len(violations) == count, (len(violations), r)
+    by_path = {v["path"]: v for v in violations}
+    assert len(by_path) == count
+    assert {v["path"] for v in r.report["violations"]} == set(by_path)
+    for i, name in enumerate(names):
+        path = "/etc/%s-%s" % (unique_name, name)
+        v = by_path[path]
+        assert v["errno"] == "EROFS" and v["count"] == 1
+        process = r.process(v["process"])
+        if i % 2:
+            assert process["argv"] == ["touch", path], process
+        else:
+            assert process["argv"][:2] == ["/bin/sh", "-c"] and path in process["argv"][2], process
+        chain = parent_chain(r, process)
+        assert any(p["argv"][:1] == ["make"] for p in chain), chain
+    assert not any(os.path.exists("/etc/%s-%s" % (unique_name, n)) for n in names)
+
+
+def test_mkdir_p_from_make(run, user, workdir, cleanup, unique_name):
+    top = "/usr/local/share/" + unique_name
+    cleanup.append(top)
+    with open(os.path.join(workdir, "Makefile"), "w") as f:
+        f.write("install:\n\tmkdir -p %s/x\n" % top)
+    r = run(["make"])
+    assert r.returncode != 0, r
+    [v] = r.violations(path=top, op="mkdir")
+    assert v["errno"] == "EROFS"
+    process = r.process(v["process"])
+    assert process["argv"] == ["mkdir", "-p", top + "/x"]
+    assert any(p["argv"][:1] == ["make"] for p in parent_chain(r, process))
+    assert not os.path.exists(top)
