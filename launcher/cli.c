@@ -125,7 +125,9 @@ void cli_parse(int argc, char **argv, struct options *options)
 	bool trees_given = false;
 	opterr = 0;
 	for (;;) {
-		int option = getopt_long(argc, argv, "+w:r:vqh", long_options, NULL);
+		/* A leading ':' (after '+') makes a missing argument ':' rather
+		 * than '?', so "-w" alone is not called an unknown option. */
+		int option = getopt_long(argc, argv, "+:w:r:vqh", long_options, NULL);
 		if (option == -1)
 			break;
 		switch (option) {
@@ -156,6 +158,8 @@ void cli_parse(int argc, char **argv, struct options *options)
 		case OPTION_VERSION:
 			printf("encapsulate %s\n", ENCAPSULATE_VERSION);
 			exit(0);
+		case ':':
+			die("option %s needs an argument — see encapsulate --help", argv[optind - 1]);
 		default:
 			if (optopt != 0 && optopt < 256)
 				die("unknown option -%c — see encapsulate --help", optopt);

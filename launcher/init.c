@@ -135,12 +135,12 @@ static void set_shim_environment(const struct sandbox *sandbox)
 }
 
 /* In the forked child: restore what init changed, then exec the command. */
-static noreturn void exec_command(const struct sandbox *sandbox, const sigset_t *original_mask)
+static noreturn void exec_command(const struct sandbox *sandbox)
 {
 	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
 		signal(forwarded_signals[i], SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	sigprocmask(SIG_SETMASK, original_mask, NULL);
+	sigprocmask(SIG_SETMASK, &sandbox->command_mask, NULL);
 	set_shim_environment(sandbox);
 	char **command = sandbox->options->command;
 	execvp(command[0], command);
@@ -182,7 +182,7 @@ void init_main(struct sandbox *sandbox)
 
 	/* pid 1 receives only signals it has a handler for (pid_namespaces(7)):
 	 * install one, block the signals and read them from a signalfd. */
-	sigset_t handled, original_mask;
+	sigset_t handled;
 	sigemptyset(&handled);
 	struct sigaction action = { .sa_handler = ignore_signal };
 	sigemptyset(&action.sa_mask);
@@ -192,7 +192,7 @@ void init_main(struct sandbox *sandbox)
 	}
 	sigaddset(&handled, SIGCHLD);
 	sigaction(SIGCHLD, &action, NULL);
-	sigprocmask(SIG_BLOCK, &handled, &original_mask);
+	sigprocmask(SIG_BLOCK, &handled, NULL);
 	int signal_fd = signalfd(-1, &handled, SFD_CLOEXEC);
 	if (signal_fd < 0)
 		die_errno("signalfd");
@@ -202,7 +202,7 @@ void init_main(struct sandbox *sandbox)
 	if (command < 0)
 		die_errno("fork");
 	if (command == 0)
-		exec_command(sandbox, &original_mask);
+		exec_command(sandbox);
 
 	for (;;) {
 		struct signalfd_siginfo info;

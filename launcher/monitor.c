@@ -80,10 +80,11 @@ void monitor_run(struct sandbox *sandbox, struct event_store *store, struct comm
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		sigaddset(&signals, forwarded[i]);
 	sigaddset(&signals, SIGCHLD);
-	/* Blocked before init exists, so no signal is lost; init restores the
-	 * mask for the command. */
+	/* Blocked before init exists, so no signal is lost; init inherits this
+	 * mask, so it gives the command the caller's own (command_mask). */
 	sigset_t original;
 	sigprocmask(SIG_BLOCK, &signals, &original);
+	sandbox->command_mask = original;
 	int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (signal_fd < 0)
 		die_errno("signalfd");

@@ -4,6 +4,7 @@
 #ifndef ENCAPSULATE_SANDBOX_H
 #define ENCAPSULATE_SANDBOX_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "cli.h"
@@ -15,6 +16,8 @@ struct sandbox {
 	uid_t uid;              /* the caller's ids, kept inside */
 	gid_t gid;
 	int sync_fd;            /* init's end of the monitor <-> init socket pair */
+	sigset_t command_mask;  /* the caller's signal mask, for the command: init
+				 * inherits the monitor's, with its signals blocked */
 };
 
 /* Messages on the sync socket pair (SOCK_SEQPACKET, one byte each, plus
