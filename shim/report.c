@@ -328,6 +328,19 @@ as_given:
 	out[size - 1] = '\0';
 }
 
+/* True when `resolved` (read from /proc/self/fd) names a file on a mounted
+ * filesystem: absolute, and not a memfd (memfd_create(2) files are named
+ * "/memfd:<name> (deleted)"). */
+static bool is_filesystem_path(const char *resolved)
+{
+	static const char memfd[] = "/memfd:", deleted[] = " (deleted)";
+	if (resolved[0] != '/')
+		return false;
+	size_t length = strlen(resolved);
+	return !(strncmp(resolved, memfd, sizeof memfd - 1) == 0 && length >= sizeof deleted - 1 &&
+		 strcmp(resolved + length - (sizeof deleted - 1), deleted) == 0);
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static void header_init(struct event_header *header, enum event_kind kind,
@@ -350,17 +363,35 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 	struct event_header header;
 	header_init(&header, EVENT_WRITE, operation);
 	header.result = result;
-	header.error = error;
+	/* A call that succeeded leaves errno as it was: a stale value, not its error. */
+	header.error = result < 0 ? error : 0;
 	header.open_flags = open_flags;
 
 	char resolved[PATH_MAX], resolved2[PATH_MAX];
-	/* An open that succeeded names its file exactly through its descriptor. */
-	if (operation == OP_OPEN || operation == OP_CREAT || operation == OP_MKSTEMP) {
+	/* An open that succeeded names its file exactly through its descriptor
+	 * (mkdtemp, an OP_MKSTEMP without open flags, returns none). */
+	bool by_descriptor = operation == OP_OPEN || operation == OP_CREAT ||
+			     (operation == OP_MKSTEMP && open_flags != 0);
+	if (by_descriptor) {
 		if (result < 0 || read_fd_path(result, resolved, sizeof resolved) <= 0 ||
 		    resolved[0] != '/')
 			resolve_path(dirfd, path, follow, resolved);
+	} else if (operation == OP_TMPFILE && result >= 0 &&
+		   read_fd_path(result, resolved, sizeof resolved) > 0 && resolved[0] == '/') {
+		/* tmpfile(3): the file has no name ("/tmp/#123 (deleted)"); what
+		 * it wrote to is its directory. */
+		char *slash = strrchr(resolved, '/');
+		slash[slash == resolved ? 1 : 0] = '\0';
 	} else {
 		resolve_path(dirfd, path, follow, resolved);
+	}
+	/* By descriptor (fchmod, ftruncate, utimensat(fd, NULL)...): a pipe,
+	 * socket or anonymous inode has no path ("pipe:[12]"), a memfd lives on
+	 * no mounted filesystem ("/memfd:name (deleted)"), and an invalid fd has
+	 * nothing ("?"): none of them is a write to the filesystem. */
+	if (path[0] == '\0' && !is_filesystem_path(resolved)) {
+		errno = saved_errno;
+		return;
 	}
 
 	struct iovec iov[5];

@@ -19,10 +19,14 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <sys/xattr.h>
 #include <utime.h>
 
 #include "event.h"
@@ -35,6 +39,13 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
+
+/* The old stat-versioned mknod entry points: no longer in the headers since
+ * glibc 2.33, still exported (default version) by the x86_64 glibc 2.36, so
+ * binaries linked against older glibcs (and new ones that declare them)
+ * call them.  `version` is _MKNOD_VER, 0 on x86_64. */
+int __xmknod(int version, const char *path, mode_t mode, dev_t *device);
+int __xmknodat(int version, int dirfd, const char *path, mode_t mode, dev_t *device);
 
 /* Pointers to the next definition of every interposed symbol (dlsym(3)
  * RTLD_NEXT), filled by shim_resolve_real() in the constructor so that no
@@ -60,9 +71,13 @@ extern bool shim_active;
 
 /* Reports a write attempt on one path (path2 == NULL) or two (rename, link,
  * symlink: path2 is the new name, dirfd2 its directory).  `error` is the
- * errno the call left; `result` its return value.  `follow` says whether the
+ * errno the call left; `result` its return value, negative when the call
+ * failed (on success `error` is stale and the event carries 0).  `follow` says whether the
  * call follows a symlink in the last component (chmod yes, lchown no), so
- * the resolved path names what was really written.  Keeps errno. */
+ * the resolved path names what was really written.  A path of "" names the
+ * dirfd itself (fchmod, futimens...: read from /proc/self/fd); when that is
+ * no file on a mounted filesystem (pipe, socket, anonymous inode, memfd,
+ * invalid fd) nothing is reported.  Keeps errno. */
 void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
 		       const char *path2, bool follow, unsigned open_flags, int result, int error);
 

@@ -14,8 +14,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "shim.h"
 
@@ -329,6 +332,199 @@ static int stream_fd(FILE *stream)
 		shim_report_write(operation, dirfd, SHIM_OPAQUE(path) != NULL ? path : "",         \
 				  AT_FDCWD, NULL, (flags & AT_SYMLINK_NOFOLLOW) == 0, 0, result,   \
 				  errno);                                                          \
+		return result;                                                                     \
+	}
+
+/* ---- metadata by descriptor ----------------------------------------------
+ * The file is named by the descriptor ("" through the dirfd: resolve_path
+ * reads /proc/self/fd/N), whatever its access mode: fchmod on an O_RDONLY
+ * descriptor changes the file too.  Pipes, sockets, anonymous inodes and
+ * memfds are dropped by shim_report_write. */
+
+#define WRAP_FD_(name, operation, parameters, arguments)                                           \
+	SHIM_EXPORT int name parameters                                                            \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, UNPAREN_ arguments);                              \
+		shim_report_write(operation, fd, "", AT_FDCWD, NULL, true, 0, result, errno);      \
+		return result;                                                                     \
+	}
+#define UNPAREN_(...) __VA_ARGS__
+#define WRAP_FD_MODE(name, operation) WRAP_FD_(name, operation, (int fd, mode_t mode), (fd, mode))
+#define WRAP_FD_OWNER(name, operation)                                                             \
+	WRAP_FD_(name, operation, (int fd, uid_t owner, gid_t group), (fd, owner, group))
+#define WRAP_FUTIMES(name, operation)                                                              \
+	WRAP_FD_(name, operation, (int fd, const struct timeval times[2]), (fd, times))
+#define WRAP_FUTIMENS(name, operation)                                                             \
+	WRAP_FD_(name, operation, (int fd, const struct timespec times[2]), (fd, times))
+#define WRAP_FSETXATTR(name, operation)                                                            \
+	WRAP_FD_(name, operation,                                                                  \
+		 (int fd, const char *attribute, const void *value, size_t size, int flags),       \
+		 (fd, attribute, value, size, flags))
+#define WRAP_FREMOVEXATTR(name, operation)                                                         \
+	WRAP_FD_(name, operation, (int fd, const char *attribute), (fd, attribute))
+#define WRAP_FTRUNCATE(name, operation)                                                            \
+	WRAP_FD_(name, operation, (int fd, off_t length), (fd, length))
+#define WRAP_FTRUNCATE64(name, operation)                                                          \
+	WRAP_FD_(name, operation, (int fd, off64_t length), (fd, length))
+
+/* ---- more metadata and names by path ------------------------------------- */
+
+/* lchmod(3): the last component is not followed (glibc fails with
+ * EOPNOTSUPP on a symlink). */
+#define WRAP_PATH_MODE_NOFOLLOW(name, operation)                                                   \
+	SHIM_EXPORT int name(const char *path, mode_t mode)                                        \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, path, mode);                                      \
+		shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, false, 0, result,     \
+				  errno);                                                          \
+		return result;                                                                     \
+	}
+
+/* futimesat(2): a NULL path means the dirfd itself, as with utimensat. */
+#define WRAP_FUTIMESAT(name, operation)                                                            \
+	SHIM_EXPORT int name(int dirfd, const char *path, const struct timeval times[2])           \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, dirfd, path, times);                              \
+		shim_report_write(operation, dirfd, SHIM_OPAQUE(path) != NULL ? path : "",         \
+				  AT_FDCWD, NULL, true, 0, result, errno);                         \
+		return result;                                                                     \
+	}
+
+#define WRAP_SETXATTR_(name, operation, follow)                                                    \
+	SHIM_EXPORT int name(const char *path, const char *attribute, const void *value,           \
+			     size_t size, int flags)                                               \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, path, attribute, value, size, flags);             \
+		shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, follow, 0, result,    \
+				  errno);                                                          \
+		return result;                                                                     \
+	}
+#define WRAP_SETXATTR(name, operation) WRAP_SETXATTR_(name, operation, true)
+#define WRAP_SETXATTR_NOFOLLOW(name, operation) WRAP_SETXATTR_(name, operation, false)
+
+#define WRAP_REMOVEXATTR_(name, operation, follow)                                                 \
+	SHIM_EXPORT int name(const char *path, const char *attribute)                              \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, path, attribute);                                 \
+		shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, follow, 0, result,    \
+				  errno);                                                          \
+		return result;                                                                     \
+	}
+#define WRAP_REMOVEXATTR(name, operation) WRAP_REMOVEXATTR_(name, operation, true)
+#define WRAP_REMOVEXATTR_NOFOLLOW(name, operation) WRAP_REMOVEXATTR_(name, operation, false)
+
+/* __xmknod/__xmknodat (see shim.h): the device number is passed by pointer. */
+#define WRAP_XMKNOD(name, operation)                                                               \
+	SHIM_EXPORT int name(int version, const char *path, mode_t mode, dev_t *device)            \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, version, path, mode, device);                     \
+		shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, false, 0, result,     \
+				  errno);                                                          \
+		return result;                                                                     \
+	}
+
+#define WRAP_XMKNODAT(name, operation)                                                             \
+	SHIM_EXPORT int name(int version, int dirfd, const char *path, mode_t mode,                \
+			     dev_t *device)                                                        \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, version, dirfd, path, mode, device);              \
+		shim_report_write(operation, dirfd, path, AT_FDCWD, NULL, false, 0, result,        \
+				  errno);                                                          \
+		return result;                                                                     \
+	}
+
+/* ---- temporary files --------------------------------------------------------
+ * mkstemp(3) & co. fill the XXXXXX of the template in place, so after the
+ * call it holds the name created (or, on failure, the last name tried).
+ * glibc opens it O_RDWR|O_CREAT|O_EXCL plus the caller's flags. */
+
+#define MKSTEMP_FLAGS_(flags) ((((unsigned)(flags)) & ~(unsigned)O_ACCMODE) | O_RDWR | O_CREAT | O_EXCL)
+
+#define WRAP_MKSTEMP_(name, operation, parameters, arguments, flags)                               \
+	SHIM_EXPORT int name parameters                                                            \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, UNPAREN_ arguments);                              \
+		shim_report_write(operation, AT_FDCWD, template, AT_FDCWD, NULL, false,            \
+				  MKSTEMP_FLAGS_(flags), result, errno);                           \
+		return result;                                                                     \
+	}
+#define WRAP_MKSTEMP(name, operation) WRAP_MKSTEMP_(name, operation, (char *template), (template), 0)
+#define WRAP_MKOSTEMP(name, operation)                                                             \
+	WRAP_MKSTEMP_(name, operation, (char *template, int flags), (template, flags), flags)
+#define WRAP_MKSTEMPS(name, operation)                                                             \
+	WRAP_MKSTEMP_(name, operation, (char *template, int suffix_length),                        \
+		      (template, suffix_length), 0)
+#define WRAP_MKOSTEMPS(name, operation)                                                            \
+	WRAP_MKSTEMP_(name, operation, (char *template, int suffix_length, int flags),             \
+		      (template, suffix_length, flags), flags)
+
+/* mkdtemp(3) returns the template or NULL; no open flags (see
+ * shim_report_write: an OP_MKSTEMP without them has no descriptor). */
+#define WRAP_MKDTEMP(name, operation)                                                              \
+	SHIM_EXPORT char *name(char *template)                                                     \
+	{                                                                                          \
+		char *result = CALL_REAL(name, NULL, template);                                    \
+		shim_report_write(operation, AT_FDCWD, template, AT_FDCWD, NULL, false, 0,         \
+				  result != NULL ? 0 : -1, errno);                                 \
+		return result;                                                                     \
+	}
+
+/* tmpfile(3) always works in P_tmpdir (it ignores TMPDIR); the report names
+ * the directory of the descriptor it got, or P_tmpdir when it failed. */
+#define WRAP_TMPFILE(name, operation)                                                              \
+	SHIM_EXPORT FILE *name(void)                                                               \
+	{                                                                                          \
+		FILE *stream = CALL_REAL(name, NULL);                                              \
+		shim_report_write(operation, AT_FDCWD, P_tmpdir, AT_FDCWD, NULL, true,             \
+				  0, stream_fd(stream), errno);                                    \
+		return stream;                                                                     \
+	}
+
+/* shm_open(3): "/name" is a file in /dev/shm, which is the sandbox's own
+ * private tmpfs, so the monitor ignores it as a pseudo path; reported for
+ * completeness, only when the flags write. */
+#define WRAP_SHM_OPEN(name, operation)                                                             \
+	SHIM_EXPORT int name(const char *shm_name, int flags, mode_t mode)                         \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, shm_name, flags, mode);                           \
+		if (shim_active && shim_open_writes(flags) && SHIM_OPAQUE(shm_name) != NULL) {     \
+			int error = errno;                                                         \
+			char path[NAME_MAX + 16] = "/dev/shm/";                                    \
+			const char *bare = shm_name;                                               \
+			while (*bare == '/')                                                       \
+				bare++;                                                            \
+			strncat(path, bare, NAME_MAX + 1);                                         \
+			shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, true,         \
+					  (unsigned)flags, result, error);                         \
+			errno = error;                                                             \
+		}                                                                                  \
+		return result;                                                                     \
+	}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+/* bind(2) of an AF_UNIX socket to a filesystem path creates the socket file;
+ * abstract addresses (sun_path[0] == 0), unnamed ones and other families
+ * touch no file and are not reported.  sun_path need not be terminated. */
+#define WRAP_BIND(name, operation)                                                                 \
+	SHIM_EXPORT int name(int fd, const struct sockaddr *address, socklen_t length)             \
+	{                                                                                          \
+		int result = CALL_REAL(name, -1, fd, address, length);                             \
+		const struct sockaddr_un *unix_address = (const struct sockaddr_un *)address;      \
+		size_t offset = offsetof(struct sockaddr_un, sun_path);                            \
+		if (shim_active && SHIM_OPAQUE(address) != NULL && length > offset &&              \
+		    address->sa_family == AF_UNIX && unix_address->sun_path[0] != '\0') {          \
+			int error = errno;                                                         \
+			char path[sizeof unix_address->sun_path + 1];                              \
+			size_t path_length = (size_t)length - offset;                              \
+			if (path_length > sizeof unix_address->sun_path)                           \
+				path_length = sizeof unix_address->sun_path;                       \
+			memcpy(path, unix_address->sun_path, path_length);                         \
+			path[path_length] = '\0';                                                  \
+			shim_report_write(operation, AT_FDCWD, path, AT_FDCWD, NULL, false, 0,     \
+					  result, error);                                          \
+			errno = error;                                                             \
+		}                                                                                  \
 		return result;                                                                     \
 	}
 

@@ -24,16 +24,31 @@
  * Exec functions get envp = {NULL} when they take one; argv is the rest of
  * the command line.  posix_spawn* wait for the child and print its status.
  * Arguments after those a function takes are ignored.
+ * The FILE argument of the by-descriptor functions (fchmod, ftruncate...) is
+ * opened by the raw system call (no event), O_RDONLY (ftruncate and
+ * ftruncate64: O_RDWR, or O_RDONLY where that fails); "memfd" and "pipe"
+ * stand for a memfd_create(2) file and a pipe's read end instead.
+ * removexattr & co. first set the attribute by the raw system call (its
+ * failure ignored), so there is one to remove.  bind makes an AF_UNIX
+ * stream socket; a PATH starting with '@' is an abstract address and
+ * "inet" binds an AF_INET socket to 127.0.0.1, port 0.  The mk*temp
+ * functions print "name=<template after the call>" before the result.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -45,6 +60,8 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
+int __xmknod(int version, const char *path, mode_t mode, dev_t *device);
+int __xmknodat(int version, int dirfd, const char *path, mode_t mode, dev_t *device);
 extern int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		    int flags);
 
@@ -120,6 +137,59 @@ static int dirfd_of(const char *text)
 		exit(2);
 	}
 	return fd;
+}
+
+/* A descriptor for the by-descriptor functions, opened without the shim
+ * seeing it (see the usage above). */
+static int fd_of(const char *text, int writable)
+{
+	int fd;
+	if (strcmp(text, "memfd") == 0) {
+		fd = memfd_create("shimcall", MFD_CLOEXEC);
+	} else if (strcmp(text, "pipe") == 0) {
+		int ends[2];
+		fd = pipe(ends) == 0 ? ends[0] : -1;
+	} else {
+		fd = -1;
+		if (writable)
+			fd = (int)syscall(SYS_openat, AT_FDCWD, text, O_RDWR | O_CLOEXEC, 0);
+		if (fd < 0)
+			fd = (int)syscall(SYS_openat, AT_FDCWD, text, O_RDONLY | O_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		perror(text);
+		exit(2);
+	}
+	return fd;
+}
+
+static void set_attribute(const char *path, const char *name)
+{
+	syscall(SYS_setxattr, path, name, "1", (size_t)1, 0);
+}
+
+static int bind_to(const char *text)
+{
+	if (strcmp(text, "inet") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in address = { .sin_family = AF_INET,
+					       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		if (fd < 0)
+			usage("socket");
+		return bind(fd, (struct sockaddr *)&address, sizeof address);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	if (fd < 0)
+		usage("socket");
+	size_t length = strlen(text);
+	if (length > sizeof address.sun_path)
+		usage("socket path too long");
+	memcpy(address.sun_path, text, length);
+	if (text[0] == '@')
+		address.sun_path[0] = '\0';
+	return bind(fd, (struct sockaddr *)&address,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length));
 }
 
 static void strip_environment(void)
@@ -355,6 +425,115 @@ int main(int argc, char **argv)
 		NEED(3);
 		int fd = dirfd_of(a[0]);
 		CALL(utimensat(fd, a[1], NULL, flags_of(a[2])));
+	} else if (strcmp(function, "lchmod") == 0) {
+		NEED(2);
+		CALL(lchmod(a[0], (mode_t)number(a[1])));
+	} else if (strcmp(function, "futimesat") == 0) {
+		NEED(2);
+		int fd = dirfd_of(a[0]);
+		CALL(futimesat(fd, a[1], NULL));
+	} else if (strcmp(function, "setxattr") == 0) {
+		NEED(3);
+		CALL(setxattr(a[0], a[1], a[2], strlen(a[2]), 0));
+	} else if (strcmp(function, "lsetxattr") == 0) {
+		NEED(3);
+		CALL(lsetxattr(a[0], a[1], a[2], strlen(a[2]), 0));
+	} else if (strcmp(function, "removexattr") == 0) {
+		NEED(2);
+		set_attribute(a[0], a[1]);
+		CALL(removexattr(a[0], a[1]));
+	} else if (strcmp(function, "lremovexattr") == 0) {
+		NEED(2);
+		set_attribute(a[0], a[1]);
+		CALL(lremovexattr(a[0], a[1]));
+	} else if (strcmp(function, "__xmknod") == 0) {
+		NEED(3);
+		dev_t device = (dev_t)number(a[2]);
+		CALL(__xmknod(0, a[0], (mode_t)number(a[1]), &device));
+	} else if (strcmp(function, "__xmknodat") == 0) {
+		NEED(4);
+		int fd = dirfd_of(a[0]);
+		dev_t device = (dev_t)number(a[3]);
+		CALL(__xmknodat(0, fd, a[1], (mode_t)number(a[2]), &device));
+	} else if (strcmp(function, "fchmod") == 0) {
+		NEED(2);
+		int fd = fd_of(a[0], 0);
+		CALL(fchmod(fd, (mode_t)number(a[1])));
+	} else if (strcmp(function, "fchown") == 0) {
+		NEED(3);
+		int fd = fd_of(a[0], 0);
+		CALL(fchown(fd, (uid_t)number(a[1]), (gid_t)number(a[2])));
+	} else if (strcmp(function, "futimes") == 0) {
+		NEED(1);
+		int fd = fd_of(a[0], 0);
+		CALL(futimes(fd, NULL));
+	} else if (strcmp(function, "futimens") == 0) {
+		NEED(1);
+		int fd = fd_of(a[0], 0);
+		CALL(futimens(fd, NULL));
+	} else if (strcmp(function, "fsetxattr") == 0) {
+		NEED(3);
+		int fd = fd_of(a[0], 0);
+		CALL(fsetxattr(fd, a[1], a[2], strlen(a[2]), 0));
+	} else if (strcmp(function, "fremovexattr") == 0) {
+		NEED(2);
+		set_attribute(a[0], a[1]);
+		int fd = fd_of(a[0], 0);
+		CALL(fremovexattr(fd, a[1]));
+	} else if (strcmp(function, "ftruncate") == 0) {
+		NEED(2);
+		int fd = fd_of(a[0], 1);
+		CALL(ftruncate(fd, (off_t)number(a[1])));
+	} else if (strcmp(function, "ftruncate64") == 0) {
+		NEED(2);
+		int fd = fd_of(a[0], 1);
+		CALL(ftruncate64(fd, (off64_t)number(a[1])));
+	} else if (strcmp(function, "mkstemp") == 0 || strcmp(function, "mkstemp64") == 0 ||
+		   strcmp(function, "mkostemp") == 0 || strcmp(function, "mkostemp64") == 0 ||
+		   strcmp(function, "mkstemps") == 0 || strcmp(function, "mkstemps64") == 0 ||
+		   strcmp(function, "mkostemps") == 0 || strcmp(function, "mkostemps64") == 0 ||
+		   strcmp(function, "mkdtemp") == 0) {
+		int with_suffix = strstr(function, "temps") != NULL;
+		int with_flags = strncmp(function, "mko", 3) == 0;
+		NEED(1 + with_suffix + with_flags);
+		char template[4096];
+		snprintf(template, sizeof template, "%s", a[0]);
+		int suffix = with_suffix ? (int)number(a[1]) : 0;
+		int flags = with_flags ? flags_of(a[1 + with_suffix]) : 0;
+		if (strcmp(function, "mkstemp") == 0)
+			CALL(mkstemp(template));
+		else if (strcmp(function, "mkstemp64") == 0)
+			CALL(mkstemp64(template));
+		else if (strcmp(function, "mkostemp") == 0)
+			CALL(mkostemp(template, flags));
+		else if (strcmp(function, "mkostemp64") == 0)
+			CALL(mkostemp64(template, flags));
+		else if (strcmp(function, "mkstemps") == 0)
+			CALL(mkstemps(template, suffix));
+		else if (strcmp(function, "mkstemps64") == 0)
+			CALL(mkstemps64(template, suffix));
+		else if (strcmp(function, "mkostemps") == 0)
+			CALL(mkostemps(template, suffix, flags));
+		else if (strcmp(function, "mkostemps64") == 0)
+			CALL(mkostemps64(template, suffix, flags));
+		else {
+			errno = 0;
+			char *made = mkdtemp(template);
+			error = errno;
+			rc = made != NULL ? 0 : -1;
+		}
+		printf("name=%s\n", template);
+	} else if (strcmp(function, "tmpfile") == 0 || strcmp(function, "tmpfile64") == 0) {
+		errno = 0;
+		FILE *stream = strcmp(function, "tmpfile") == 0 ? tmpfile() : tmpfile64();
+		error = errno;
+		rc = stream != NULL ? fileno(stream) : -1;
+	} else if (strcmp(function, "shm_open") == 0) {
+		NEED(3);
+		CALL(shm_open(a[0], flags_of(a[1]), (mode_t)number(a[2])));
+	} else if (strcmp(function, "bind") == 0) {
+		NEED(1);
+		CALL(bind_to(a[0]));
 	} else if (strcmp(function, "execve") == 0) {
 		NEED(1);
 		CALL(execve(a[0], a + 1, empty_environment));
