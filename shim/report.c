@@ -203,15 +203,17 @@ static void normalize_lexically(char *path)
 	*out = '\0';
 }
 
-/* Joins base and name into out (size bytes); false if it does not fit. */
-static bool join_path(char *out, size_t size, const char *base, const char *name)
+/* Writes first, separator, second into out (size bytes); false if it does
+ * not fit.  `first` may be `out` itself. */
+static bool join_with(char *out, size_t size, const char *first, char separator,
+		      const char *second)
 {
-	size_t base_length = strlen(base), name_length = strlen(name);
-	if (base_length + 1 + name_length + 1 > size)
+	size_t first_length = strlen(first), second_length = strlen(second);
+	if (first_length + 1 + second_length + 1 > size)
 		return false;
-	memmove(out, base, base_length);
-	out[base_length] = '/';
-	memcpy(out + base_length + 1, name, name_length + 1);
+	memmove(out, first, first_length);
+	out[first_length] = separator;
+	memcpy(out + first_length + 1, second, second_length + 1);
 	return true;
 }
 
@@ -296,7 +298,7 @@ static void resolve_path(int dirfd, const char *path, bool follow, char *out)
 		if (resolve_by_kernel(dirfd, parent, O_DIRECTORY, out, size)) {
 			if (strcmp(out, "/") == 0)
 				out[0] = '\0';
-			if (!join_path(out, size, out, leaf))
+			if (!join_with(out, size, out, '/', leaf))
 				goto as_given;
 			if (follow)
 				follow_dangling(out);
@@ -318,7 +320,7 @@ static void resolve_path(int dirfd, const char *path, bool follow, char *out)
 		} else if (read_fd_path(dirfd, base, sizeof base) < 0) {
 			goto as_given;
 		}
-		if (base[0] != '/' || !join_path(out, size, base, path))
+		if (base[0] != '/' || !join_with(out, size, base, '/', path))
 			goto as_given;
 	}
 	normalize_lexically(out);
@@ -577,18 +579,6 @@ static void report_fork(void)
 	event_send(&iov, 1);
 }
 
-/* Formats "NAME=value" into out; false if it does not fit. */
-static bool format_entry(char *out, size_t size, const char *name, const char *value)
-{
-	size_t name_length = strlen(name), value_length = strlen(value);
-	if (name_length + 1 + value_length + 1 > size)
-		return false;
-	memcpy(out, name, name_length);
-	out[name_length] = '=';
-	memcpy(out + name_length + 1, value, value_length + 1);
-	return true;
-}
-
 __attribute__((constructor)) static void shim_load(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -602,9 +592,9 @@ __attribute__((constructor)) static void shim_load(int argc, char **argv, char *
 		path = self.dli_fname;
 	if (socket_name == NULL || socket_name[0] == '\0' || path == NULL ||
 	    strlen(socket_name) + 1 > sizeof monitor_address.sun_path ||
-	    !format_entry(socket_entry, sizeof socket_entry, EVENT_SOCKET_ENV, socket_name) ||
-	    !format_entry(shim_entry, sizeof shim_entry, EVENT_SHIM_ENV, path) ||
-	    !format_entry(preload_entry, sizeof preload_entry, "LD_PRELOAD", path)) {
+	    !join_with(socket_entry, sizeof socket_entry, EVENT_SOCKET_ENV, '=', socket_name) ||
+	    !join_with(shim_entry, sizeof shim_entry, EVENT_SHIM_ENV, '=', path) ||
+	    !join_with(preload_entry, sizeof preload_entry, "LD_PRELOAD", '=', path)) {
 		errno = saved_errno;
 		return; /* not under encapsulate: pass every call through */
 	}
