@@ -69,6 +69,13 @@ void record_free(struct event_store *store)
 		free(store->failed_execs[i].path);
 		free_argv(store->failed_execs[i].argv);
 	}
+	for (size_t i = 0; i < store->untraced_count; i++) {
+		free(store->untraced[i].given);
+		free(store->untraced[i].path);
+		free(store->untraced[i].reason);
+		free_argv(store->untraced[i].argv);
+	}
+	free(store->untraced);
 	free(store->processes);
 	free(store->writes);
 	free(store->failed_execs);
@@ -291,6 +298,21 @@ static long split_strings(const char *data, size_t length, uint32_t expected, ch
 	return count == expected ? (long)count : -1;
 }
 
+/* An exec announces an untraced program before it runs (afterwards the
+ * caller is gone); when that exec fails instead, the program never ran. */
+static void cancel_untraced(struct event_store *store, pid_t pid, const char *given)
+{
+	for (size_t i = store->untraced_count; i-- > 0;) {
+		struct untraced_record *untraced = &store->untraced[i];
+		if (untraced->pid == pid && untraced->process == find_process(store, pid) &&
+		    !untraced->cancelled) {
+			if (strcmp(untraced->given, given) == 0)
+				untraced->cancelled = true;
+			return;
+		}
+	}
+}
+
 void record_event(struct event_store *store, const void *datagram, size_t length)
 {
 	struct event_header header;
@@ -363,11 +385,32 @@ void record_event(struct event_store *store, const void *datagram, size_t length
 		if (grown == NULL)
 			die_errno("realloc");
 		store->failed_execs = grown;
+		cancel_untraced(store, header.pid, strings[0]);
 		grown[store->failed_exec_count++] = (struct failed_exec){
 			.process = process_for_write(store, header.pid, header.ppid),
 			.error = header.error,
 			.path = copy_string(strings[0]),
 			.argv = copy_argv(strings + 1, (size_t)count - 1),
+		};
+		break;
+	}
+	case EVENT_UNTRACED: {
+		if (count < 3) {
+			store->malformed++;
+			return;
+		}
+		struct untraced_record *grown =
+			realloc(store->untraced, (store->untraced_count + 1) * sizeof *grown);
+		if (grown == NULL)
+			die_errno("realloc");
+		store->untraced = grown;
+		grown[store->untraced_count++] = (struct untraced_record){
+			.process = process_for_write(store, header.pid, header.ppid),
+			.pid = header.result,
+			.given = copy_string(strings[0]),
+			.path = copy_string(strings[1]),
+			.reason = copy_string(strings[2]),
+			.argv = copy_argv(strings + 3, (size_t)count - 3),
 		};
 		break;
 	}

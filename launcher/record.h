@@ -47,6 +47,18 @@ struct failed_exec {
 	char **argv;
 };
 
+/* A program the shim cannot load into (EVENT_UNTRACED): it ran, but its
+ * writes are not reported. */
+struct untraced_record {
+	int process;   /* the record of the process that started it */
+	pid_t pid;     /* the pid it runs as */
+	char *given;   /* the path as the exec call named it */
+	char *path;    /* the file checked, absolute when known */
+	char *reason;  /* "static", "32-bit", "machine" */
+	char **argv;
+	bool cancelled; /* the exec then failed */
+};
+
 struct event_store {
 	const char *const *writable; /* canonical trees, NULL-terminated */
 	struct process_record *processes;
@@ -55,6 +67,8 @@ struct event_store {
 	size_t write_count, write_capacity;
 	struct failed_exec *failed_execs;
 	size_t failed_exec_count;
+	struct untraced_record *untraced;
+	size_t untraced_count;
 	int *pid_slots; /* pid -> index+1 of the latest record, open addressing */
 	size_t pid_capacity;
 	size_t events;          /* datagrams accepted */

@@ -161,8 +161,34 @@ static void print_writes(FILE *out, const struct event_store *store,
 	}
 }
 
+/* Programs the shim could not follow: their writes were refused, unseen. */
+static void print_untraced(FILE *out, const struct event_store *store)
+{
+	size_t count = 0, shown = 0;
+	for (size_t i = 0; i < store->untraced_count; i++)
+		count += !store->untraced[i].cancelled;
+	if (count == 0)
+		return;
+	fprintf(out, "encapsulate: %zu program%s ran untraced (their writes were refused but not "
+		     "reported):\n",
+		count, count == 1 ? "" : "s");
+	for (size_t i = 0; i < store->untraced_count; i++) {
+		const struct untraced_record *untraced = &store->untraced[i];
+		if (untraced->cancelled)
+			continue;
+		if (shown++ == SUMMARY_PATHS_PER_DIRECTORY) {
+			fprintf(out, "      ... and %zu more (see --report)\n", count - SUMMARY_PATHS_PER_DIRECTORY);
+			break;
+		}
+		char chain[256];
+		format_chain(chain, sizeof chain, store, record_process(store, untraced->process));
+		fprintf(out, "      %-8s %s   [%s]\n", untraced->reason, untraced->path, chain);
+	}
+}
+
 void report_summary(FILE *out, const struct options *options, const struct event_store *store)
 {
+	print_untraced(out, store);
 	size_t violation_count, inside_count;
 	const struct write_record **violations = collect(store, WRITE_VIOLATION, &violation_count);
 	if (options->verbose) {
@@ -384,6 +410,22 @@ static void json_report(FILE *out, const struct options *options, const struct e
 			failure->process);
 	}
 	fputs(store->failed_exec_count ? "\n  ]" : "]", out);
+	fputs(",\n  \"untraced\": [", out);
+	size_t listed = 0;
+	for (size_t i = 0; i < store->untraced_count; i++) {
+		const struct untraced_record *untraced = &store->untraced[i];
+		if (untraced->cancelled)
+			continue;
+		fputs(listed++ ? ",\n    " : "\n    ", out);
+		fputs("{\"path\": ", out);
+		json_string(out, untraced->path);
+		fputs(", \"argv\": ", out);
+		json_string_array(out, untraced->argv);
+		fputs(", \"reason\": ", out);
+		json_string(out, untraced->reason);
+		fprintf(out, ", \"pid\": %d, \"process\": %d}", (int)untraced->pid, untraced->process);
+	}
+	fputs(listed ? "\n  ]" : "]", out);
 	fprintf(out, ",\n  \"events\": %zu\n}\n", store->events);
 }
 

@@ -16,6 +16,15 @@
  *                  a successful exec announces itself as the new image's EVENT_PROCESS)
  *   EVENT_FORK     no strings: sent by the child of fork(2), which runs its
  *                  parent's image until it execs (shell subshells)
+ *   EVENT_UNTRACED path as given, the file checked (absolute when known),
+ *                  reason ("static", "32-bit", "machine"), argv[0], argv[1], ...
+ *                  An exec or spawn of a program the shim cannot load into
+ *                  (statically linked, another ELF class or machine), so its
+ *                  writes are refused but never reported.  header.result is
+ *                  the pid the program runs as: the sender's own for the
+ *                  exec family (sent before the exec; a failed exec of the
+ *                  same path by the same pid, EVENT_EXEC, cancels it), the
+ *                  child's for posix_spawn (sent after the spawn succeeded).
  * Strings may be truncated (header.flags & EVENT_TRUNCATED); the monitor
  * treats a missing terminator at the end of the datagram as the end of the
  * last string.  Both sides are built from this header, so there is no
@@ -43,6 +52,7 @@ enum event_kind {
 	EVENT_WRITE = 2,
 	EVENT_EXEC = 3,
 	EVENT_FORK = 4,
+	EVENT_UNTRACED = 5,
 };
 
 /* Bits of event_header.flags.  The open flags of the call (O_*) travel in

@@ -26,18 +26,23 @@
 
 extern char **environ;
 
-/* Environments up to this many entries are copied on the stack. */
-#define ENVIRONMENT_ON_STACK 48
-/* Room for "LD_PRELOAD=<shim> <user's preloads>" on the stack. */
-#define PRELOAD_TEXT_ON_STACK 512
+#define WITH_SHIM_ENVIRONMENT SHIM_WITH_ENVIRONMENT
 
-/* Declares the storage shim_environment() may use, and `name` pointing at the
- * environment to hand on. */
-#define WITH_SHIM_ENVIRONMENT(name, envp)                                                          \
-	char *environment_storage_[ENVIRONMENT_ON_STACK];                                          \
-	char preload_text_[PRELOAD_TEXT_ON_STACK];                                                 \
-	char *const *name = shim_environment((envp), environment_storage_, ENVIRONMENT_ON_STACK,   \
-					     preload_text_, sizeof preload_text_)
+/* Room for the absolute name of a program found untraced. */
+#define UNTRACED_NAME_BYTES 512
+
+/* Before an exec that replaces this process: if the program cannot load the
+ * shim, say so now (afterwards nobody can; a failed exec cancels it, see
+ * event.h).  Its own frame, so that the buffers are gone before the exec. */
+__attribute__((noinline)) static void announce_untraced(int dirfd, const char *path, bool search,
+							 int flags, char *const argv[])
+{
+	char resolved[UNTRACED_NAME_BYTES];
+	const char *reason =
+		shim_untraced_reason(dirfd, path, search, flags, resolved, sizeof resolved);
+	if (reason != NULL)
+		shim_report_untraced(path, resolved, reason, argv, getpid());
+}
 
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
@@ -45,6 +50,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
+	announce_untraced(AT_FDCWD, path, false, 0, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execve(path, argv, environment);
 	shim_report_exec(path, argv, errno);
@@ -62,6 +68,7 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 		errno = ENOSYS;
 		return -1;
 	}
+	announce_untraced(AT_FDCWD, file, true, 0, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execvpe(file, argv, environment);
 	shim_report_exec(file, argv, errno);
@@ -79,6 +86,7 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
+	announce_untraced(fd, "", false, AT_EMPTY_PATH, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_fexecve(fd, argv, environment);
 	shim_report_exec("", argv, errno);
@@ -92,6 +100,7 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *
 		errno = ENOSYS;
 		return -1;
 	}
+	announce_untraced(dirfd, path, false, flags, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execveat(dirfd, path, argv, environment, flags);
 	shim_report_exec(path, argv, errno);
@@ -107,28 +116,22 @@ static size_t count_arguments(va_list arguments)
 	return count;
 }
 
-/* Fills argv (count + 1 slots) from `first` and the list, NULL-terminated. */
-static void collect_arguments(char **argv, size_t count, const char *first, va_list arguments)
-{
-	argv[0] = (char *)first;
-	for (size_t i = 1; i < count; i++)
-		argv[i] = va_arg(arguments, char *);
-	argv[count] = NULL;
-}
-
-/* execl(3) family: build the argument vector, then take the v path.  An
- * empty list (first == NULL) is an empty argv, as in glibc. */
+/* execl(3) family: build the argument vector on the stack, then take the
+ * v path.  The list is read to its terminating NULL, so that execle finds
+ * envp right after it.  An empty list (first == NULL) is an empty argv, as
+ * in glibc.  (The list is walked here, not in a helper: a va_list handed to
+ * another function may not be used again by its caller, C11 7.16.) */
 #define EXECL_ARGUMENTS(argv, first)                                                               \
 	va_list arguments_;                                                                        \
 	va_start(arguments_, first);                                                               \
-	size_t count_ = SHIM_OPAQUE(first) == NULL ? 0 : count_arguments(arguments_);                         \
+	size_t count_ = SHIM_OPAQUE(first) == NULL ? 0 : count_arguments(arguments_);             \
 	va_end(arguments_);                                                                        \
 	char *argv[count_ + 1];                                                                    \
 	va_start(arguments_, first);                                                               \
-	if (count_ > 0)                                                                            \
-		collect_arguments(argv, count_, first, arguments_);                                \
-	else                                                                                       \
-		argv[0] = NULL
+	argv[0] = (char *)(first);                                                                 \
+	for (size_t i_ = 1; i_ <= count_; i_++) /* the last read is the NULL */                    \
+		argv[i_] = va_arg(arguments_, char *);                                             \
+	argv[count_] = NULL
 
 SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 {
@@ -159,10 +162,18 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 {
 	if (SHIM_REAL(posix_spawn) == NULL)
 		return ENOSYS;
+	char resolved[UNTRACED_NAME_BYTES];
+	const char *reason =
+		shim_untraced_reason(AT_FDCWD, path, false, 0, resolved, sizeof resolved);
+	pid_t child = -1;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
-	int error = real_posix_spawn(pid, path, actions, attributes, argv, environment);
+	int error = real_posix_spawn(&child, path, actions, attributes, argv, environment);
 	if (error != 0)
 		shim_report_exec(path, argv, error);
+	else if (reason != NULL)
+		shim_report_untraced(path, resolved, reason, argv, child);
+	if (error == 0 && pid != NULL)
+		*pid = child;
 	return error;
 }
 
@@ -172,9 +183,16 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 {
 	if (SHIM_REAL(posix_spawnp) == NULL)
 		return ENOSYS;
+	char resolved[UNTRACED_NAME_BYTES];
+	const char *reason = shim_untraced_reason(AT_FDCWD, file, true, 0, resolved, sizeof resolved);
+	pid_t child = -1;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
-	int error = real_posix_spawnp(pid, file, actions, attributes, argv, environment);
+	int error = real_posix_spawnp(&child, file, actions, attributes, argv, environment);
 	if (error != 0)
 		shim_report_exec(file, argv, error);
+	else if (reason != NULL)
+		shim_report_untraced(file, resolved, reason, argv, child);
+	if (error == 0 && pid != NULL)
+		*pid = child;
 	return error;
 }

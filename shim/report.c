@@ -171,8 +171,8 @@ static ssize_t read_fd_path(int fd, char *out, size_t size)
 }
 
 /* Removes "." and ".." components and doubled slashes from an absolute path,
- * in place.  Used only when the kernel cannot resolve the parent (it does not
- * exist yet: mkdir -p, ~/.cmake missing), so no symlink is left to follow. */
+ * in place.  Applied to a kernel-resolved directory followed by names that
+ * do not exist (mkdir -p, ~/.cmake missing): no symlink is left among them. */
 static void normalize_lexically(char *path)
 {
 	char *out = path;
@@ -229,105 +229,107 @@ static bool resolve_by_kernel(int dirfd, const char *path, int extra_flags, char
 	return length > 0 && out[0] == '/';
 }
 
-static void resolve_path(int dirfd, const char *path, bool follow, char *out);
-
-/* `out` names an existing directory's entry that the kernel could not follow:
- * when it is a symlink whose target is missing (open(O_CREAT) through it
- * creates the target), replaces it by the target, resolved as resolve_path
- * does, for up to 40 links (path_resolution(7)).  `out` holds PATH_MAX bytes. */
-static void follow_dangling(char *out)
+/* Resolves the NUL-terminated path in `work` (PATH_MAX bytes, changed
+ * while it runs and restored) relative to dirfd into out (PATH_MAX bytes):
+ * the longest leading part that exists is resolved by the kernel, as the
+ * call itself saw it (symlinks, ".." after a symlink); only the rest, which
+ * does not exist and so holds no symlink, is joined and normalised as text
+ * (mkdir -p, ~/.cmake missing).  False when not even the start exists (a
+ * deleted cwd, a bad dirfd). */
+static bool resolve_existing_part(int dirfd, char *work, char *out)
 {
-	char target[PATH_MAX];
-	for (int depth = 0; depth < 40; depth++) {
-		ssize_t length = readlink(out, target, sizeof target - 1);
-		if (length <= 0)
-			return;
-		target[length] = '\0';
-		if (target[0] != '/') { /* relative to the link's directory */
-			size_t directory_length = (size_t)(strrchr(out, '/') - out);
-			if (directory_length + 1 + (size_t)length + 1 > sizeof target)
-				return;
-			memmove(target + directory_length + 1, target, (size_t)length + 1);
-			memcpy(target, out, directory_length);
-			target[directory_length] = '/';
+	size_t length = strlen(work);
+	while (length > 1 && work[length - 1] == '/')
+		work[--length] = '\0';
+	for (size_t split = length;;) {
+		size_t slash = split;
+		while (slash > 0 && work[slash - 1] != '/')
+			slash--;
+		/* work[0, slash) is the part tried; work[slash, length) the rest. */
+		bool resolved;
+		const char *rest = work + slash;
+		if (slash == 0) {
+			resolved = resolve_by_kernel(dirfd, ".", O_DIRECTORY, out, PATH_MAX);
+		} else if (slash == 1) {
+			resolved = resolve_by_kernel(dirfd, "/", O_DIRECTORY, out, PATH_MAX);
+		} else {
+			char saved = work[slash - 1];
+			work[slash - 1] = '\0';
+			resolved = resolve_by_kernel(dirfd, work, O_DIRECTORY, out, PATH_MAX);
+			work[slash - 1] = saved;
 		}
-		resolve_path(AT_FDCWD, target, false, out);
+		if (resolved) {
+			if (*rest != '\0') {
+				if (strcmp(out, "/") == 0)
+					out[0] = '\0';
+				if (!join_with(out, PATH_MAX, out, '/', rest))
+					return false;
+			}
+			normalize_lexically(out);
+			return true;
+		}
+		if (slash == 0)
+			return false;
+		split = slash - 1;
+		while (split > 0 && work[split - 1] == '/')
+			split--;
+		if (split == 0) /* only the root was left, and it failed */
+			return false;
 	}
 }
 
 /* Writes the absolute form of `path`, taken relative to dirfd (or the cwd),
- * into out (PATH_MAX bytes).  The directories on the way are resolved by the
- * kernel (symlinks and ".." as the call saw them); the last component is
- * followed only when `follow` is set (through dangling symlinks too, see
- * follow_dangling).  When the parent does not
- * exist, the result is cwd/dirfd + path, normalised lexically.  Never fails:
- * the worst case is the path as given. */
-static void resolve_path(int dirfd, const char *path, bool follow, char *out)
+ * into out (PATH_MAX bytes), using `scratch` (PATH_MAX bytes).  The
+ * existing directories on the way are resolved by the kernel; the last
+ * component is followed only when `follow` is set, through dangling
+ * symlinks too (open(O_CREAT) through a link to a missing file creates the
+ * target; up to 40 links, path_resolution(7)).  Never fails: the worst case
+ * is the path as given.  Stack: no PATH_MAX buffer of its own, so that a
+ * wrapper fits a PTHREAD_STACK_MIN thread or a signal stack. */
+static void resolve_path(int dirfd, const char *path, bool follow, char *out, char *scratch)
 {
-	const size_t size = PATH_MAX;
 	if (path[0] == '\0') { /* AT_EMPTY_PATH: the dirfd itself */
-		if (read_fd_path(dirfd, out, size) < 0)
+		if (read_fd_path(dirfd, out, PATH_MAX) < 0)
 			strcpy(out, "?");
 		return;
 	}
-	if (follow && resolve_by_kernel(dirfd, path, 0, out, size))
+	if (follow && resolve_by_kernel(dirfd, path, 0, out, PATH_MAX))
 		return;
-
-	/* Split into parent and last component, ignoring trailing slashes. */
-	size_t length = strnlen(path, size - 1);
-	while (length > 1 && path[length - 1] == '/')
-		length--;
-	size_t last = length;
-	while (last > 0 && path[last - 1] != '/')
-		last--;
-	char leaf[NAME_MAX + 1];
-	size_t leaf_length = length - last;
-	bool plain_leaf = leaf_length > 0 && leaf_length <= NAME_MAX &&
-			  !(leaf_length == 1 && path[last] == '.') &&
-			  !(leaf_length == 2 && path[last] == '.' && path[last + 1] == '.');
-	if (plain_leaf) {
-		memcpy(leaf, path + last, leaf_length);
-		leaf[leaf_length] = '\0';
-		char parent[PATH_MAX];
-		if (last == 0) {
-			strcpy(parent, ".");
-		} else {
-			memcpy(parent, path, last);
-			parent[last] = '\0';
-		}
-		if (resolve_by_kernel(dirfd, parent, O_DIRECTORY, out, size)) {
-			if (strcmp(out, "/") == 0)
-				out[0] = '\0';
-			if (!join_with(out, size, out, '/', leaf))
-				goto as_given;
-			if (follow)
-				follow_dangling(out);
+	size_t length = strnlen(path, PATH_MAX - 1);
+	memcpy(scratch, path, length);
+	scratch[length] = '\0';
+	if (!resolve_existing_part(dirfd, scratch, out)) {
+		/* Nothing of it exists through dirfd: the cwd was deleted, or the
+		 * dirfd is bad.  Join the names the kernel still gives them. */
+		if (path[0] != '/' &&
+		    (read_fd_path(dirfd, out, PATH_MAX) <= 0 || out[0] != '/' ||
+		     !join_with(out, PATH_MAX, out, '/', path)))
+			goto as_given;
+		if (path[0] == '/')
+			memcpy(out, scratch, length + 1);
+		normalize_lexically(out);
+		return;
+	}
+	for (int depth = 0; follow && depth < 40; depth++) {
+		ssize_t target_length = readlink(out, scratch, PATH_MAX - 1);
+		if (target_length <= 0)
 			return;
+		scratch[target_length] = '\0';
+		if (scratch[0] != '/') { /* relative to the link's directory */
+			size_t directory_length = (size_t)(strrchr(out, '/') - out);
+			if (directory_length + 1 + (size_t)target_length + 1 > PATH_MAX)
+				return;
+			memmove(scratch + directory_length + 1, scratch, (size_t)target_length + 1);
+			memcpy(scratch, out, directory_length);
+			scratch[directory_length] = '/';
 		}
-	} else if (resolve_by_kernel(dirfd, path, O_DIRECTORY, out, size)) {
-		return;
+		if (!resolve_existing_part(AT_FDCWD, scratch, out))
+			return;
 	}
-
-	/* The parent is missing: resolve the base, then join lexically. */
-	if (path[0] == '/') {
-		strncpy(out, path, size - 1);
-		out[size - 1] = '\0';
-	} else {
-		char base[PATH_MAX];
-		if (dirfd == AT_FDCWD) {
-			if (getcwd(base, sizeof base) == NULL && read_fd_path(AT_FDCWD, base, sizeof base) < 0)
-				goto as_given;
-		} else if (read_fd_path(dirfd, base, sizeof base) < 0) {
-			goto as_given;
-		}
-		if (base[0] != '/' || !join_with(out, size, base, '/', path))
-			goto as_given;
-	}
-	normalize_lexically(out);
 	return;
 as_given:
-	strncpy(out, path, size - 1);
-	out[size - 1] = '\0';
+	strncpy(out, path, PATH_MAX - 1);
+	out[PATH_MAX - 1] = '\0';
 }
 
 /* True when `resolved` (read from /proc/self/fd) names a file on a mounted
@@ -356,10 +358,38 @@ static void header_init(struct event_header *header, enum event_kind kind,
 	header->ppid = (int32_t)getppid();
 }
 
+/* Sends a write event; the second path (rename, link, symlink) is resolved
+ * here, in a frame of its own, so that one-path calls use two PATH_MAX
+ * buffers of stack and two-path calls three. */
+static __attribute__((noinline)) void send_write(struct event_header *header, const char *path,
+						 const char *resolved, int dirfd2,
+						 const char *path2, char *scratch)
+{
+	char resolved2[PATH_MAX];
+	struct iovec iov[5];
+	int count = 0;
+	size_t bytes = sizeof *header;
+	iov[count++] = (struct iovec){ header, sizeof *header };
+	iov_append(iov, &count, &bytes, path, &header->flags);
+	iov_append(iov, &count, &bytes, resolved, &header->flags);
+	if (path2 != NULL) {
+		resolve_path(dirfd2, path2, false, resolved2, scratch);
+		iov_append(iov, &count, &bytes, path2, &header->flags);
+		iov_append(iov, &count, &bytes, resolved2, &header->flags);
+	}
+	header->string_count = (uint32_t)(count - 1);
+	event_send(iov, count);
+}
+
 void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
 		       const char *path2, bool follow, unsigned open_flags, int result, int error)
 {
 	if (!shim_active || SHIM_OPAQUE(path) == NULL)
+		return;
+	/* "" without AT_EMPTY_PATH (mkdir(""), as cmake's MakeDirectory does
+	 * for the root of an absolute path) fails with ENOENT and names no
+	 * file: not the cwd or dirfd that an empty path stands for below. */
+	if (path[0] == '\0' && result < 0 && error == ENOENT)
 		return;
 	int saved_errno = errno;
 	struct event_header header;
@@ -369,7 +399,7 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 	header.error = result < 0 ? error : 0;
 	header.open_flags = open_flags;
 
-	char resolved[PATH_MAX], resolved2[PATH_MAX];
+	char resolved[PATH_MAX], scratch[PATH_MAX];
 	/* An open that succeeded names its file exactly through its descriptor
 	 * (mkdtemp, an OP_MKSTEMP without open flags, returns none). */
 	bool by_descriptor = operation == OP_OPEN || operation == OP_CREAT ||
@@ -377,7 +407,7 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 	if (by_descriptor) {
 		if (result < 0 || read_fd_path(result, resolved, sizeof resolved) <= 0 ||
 		    resolved[0] != '/')
-			resolve_path(dirfd, path, follow, resolved);
+			resolve_path(dirfd, path, follow, resolved, scratch);
 	} else if (operation == OP_TMPFILE && result >= 0 &&
 		   read_fd_path(result, resolved, sizeof resolved) > 0 && resolved[0] == '/') {
 		/* tmpfile(3): the file has no name ("/tmp/#123 (deleted)"); what
@@ -385,7 +415,7 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 		char *slash = strrchr(resolved, '/');
 		slash[slash == resolved ? 1 : 0] = '\0';
 	} else {
-		resolve_path(dirfd, path, follow, resolved);
+		resolve_path(dirfd, path, follow, resolved, scratch);
 	}
 	/* By descriptor (fchmod, ftruncate, utimensat(fd, NULL)...): a pipe,
 	 * socket or anonymous inode has no path ("pipe:[12]"), a memfd lives on
@@ -396,19 +426,7 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 		return;
 	}
 
-	struct iovec iov[5];
-	int count = 0;
-	size_t bytes = sizeof header;
-	iov[count++] = (struct iovec){ &header, sizeof header };
-	iov_append(iov, &count, &bytes, path, &header.flags);
-	iov_append(iov, &count, &bytes, resolved, &header.flags);
-	if (path2 != NULL) {
-		resolve_path(dirfd2, path2, false, resolved2);
-		iov_append(iov, &count, &bytes, path2, &header.flags);
-		iov_append(iov, &count, &bytes, resolved2, &header.flags);
-	}
-	header.string_count = (uint32_t)(count - 1);
-	event_send(iov, count);
+	send_write(&header, path, resolved, dirfd2, path2, scratch);
 	errno = saved_errno;
 }
 
@@ -427,6 +445,35 @@ void shim_report_exec(const char *path, char *const argv[], int error)
 	size_t bytes = sizeof header;
 	iov[count++] = (struct iovec){ &header, sizeof header };
 	iov_append(iov, &count, &bytes, SHIM_OPAQUE(path) ? path : "", &header.flags);
+	for (size_t i = 0; SHIM_OPAQUE(argv) != NULL && argv[i] != NULL; i++) {
+		if (count == (int)(sizeof iov / sizeof iov[0])) {
+			header.flags |= EVENT_TRUNCATED;
+			break;
+		}
+		iov_append(iov, &count, &bytes, argv[i], &header.flags);
+	}
+	header.string_count = (uint32_t)(count - 1);
+	event_send(iov, count);
+	errno = saved_errno;
+}
+
+void shim_report_untraced(const char *path, const char *resolved, const char *reason,
+			  char *const argv[], pid_t pid)
+{
+	if (!shim_active)
+		return;
+	int saved_errno = errno;
+	struct event_header header;
+	header_init(&header, EVENT_UNTRACED, OP_EXEC);
+	header.result = (int32_t)pid;
+	/* Few iovecs: exec wrappers must fit an 8 KiB clone() stack. */
+	struct iovec iov[48];
+	int count = 0;
+	size_t bytes = sizeof header;
+	iov[count++] = (struct iovec){ &header, sizeof header };
+	iov_append(iov, &count, &bytes, SHIM_OPAQUE(path) ? path : "", &header.flags);
+	iov_append(iov, &count, &bytes, resolved, &header.flags);
+	iov_append(iov, &count, &bytes, reason, &header.flags);
 	for (size_t i = 0; SHIM_OPAQUE(argv) != NULL && argv[i] != NULL; i++) {
 		if (count == (int)(sizeof iov / sizeof iov[0])) {
 			header.flags |= EVENT_TRUNCATED;
@@ -464,6 +511,45 @@ static bool has_prefix(const char *text, const char *prefix)
 	return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
+/* What envp holds of the shim's entries: whether each is right, the user's
+ * own LD_PRELOAD value (or NULL) and the number of entries. */
+struct environment_scan {
+	bool preload_ok, socket_ok, shim_ok;
+	const char *user_preload;
+	size_t count;
+};
+
+static void scan_environment(char *const envp[], struct environment_scan *scan)
+{
+	memset(scan, 0, sizeof *scan);
+	for (; envp[scan->count] != NULL; scan->count++) {
+		const char *entry = envp[scan->count];
+		if (has_prefix(entry, "LD_PRELOAD=")) {
+			scan->user_preload = entry + strlen("LD_PRELOAD=");
+			scan->preload_ok = preload_has_shim(scan->user_preload);
+		} else if (has_prefix(entry, EVENT_SOCKET_ENV "=")) {
+			scan->socket_ok = strcmp(entry, socket_entry) == 0;
+		} else if (has_prefix(entry, EVENT_SHIM_ENV "=")) {
+			scan->shim_ok = strcmp(entry, shim_entry) == 0;
+		}
+	}
+}
+
+bool shim_environment_needed(char *const envp[], size_t *entries, size_t *text_size)
+{
+	static char *const empty[] = { NULL };
+	if (!shim_active)
+		return false;
+	struct environment_scan scan;
+	scan_environment(SHIM_OPAQUE(envp) != NULL ? envp : empty, &scan);
+	if (scan.preload_ok && scan.socket_ok && scan.shim_ok)
+		return false;
+	*entries = scan.count + 4;
+	*text_size = strlen(preload_entry) + 2 +
+		     (scan.user_preload != NULL ? strlen(scan.user_preload) : 0);
+	return true;
+}
+
 char *const *shim_environment(char *const envp[], char **storage, size_t capacity, char *text,
 			      size_t text_size)
 {
@@ -473,21 +559,12 @@ char *const *shim_environment(char *const envp[], char **storage, size_t capacit
 	if (SHIM_OPAQUE(envp) == NULL)
 		envp = empty;
 
-	bool preload_ok = false, socket_ok = false, shim_ok = false;
-	const char *user_preload = NULL;
-	size_t count = 0;
-	for (; envp[count] != NULL; count++) {
-		const char *entry = envp[count];
-		if (has_prefix(entry, "LD_PRELOAD=")) {
-			user_preload = entry + strlen("LD_PRELOAD=");
-			preload_ok = preload_has_shim(user_preload);
-		} else if (has_prefix(entry, EVENT_SOCKET_ENV "=")) {
-			socket_ok = strcmp(entry, socket_entry) == 0;
-		} else if (has_prefix(entry, EVENT_SHIM_ENV "=")) {
-			shim_ok = strcmp(entry, shim_entry) == 0;
-		}
-	}
-	if (preload_ok && socket_ok && shim_ok)
+	struct environment_scan scan;
+	scan_environment(envp, &scan);
+	bool preload_ok = scan.preload_ok;
+	const char *user_preload = scan.user_preload;
+	size_t count = scan.count;
+	if (preload_ok && scan.socket_ok && scan.shim_ok)
 		return envp;
 
 	size_t needed = count + 4;

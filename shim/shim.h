@@ -85,6 +85,29 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
  * Keeps errno. */
 void shim_report_exec(const char *path, char *const argv[], int error);
 
+/* Why the program an exec is about to start cannot load the shim: "static"
+ * (no PT_INTERP: statically linked, static-pie), "32-bit" (ELFCLASS32),
+ * "machine" (another e_machine), or NULL when it can (a dynamic executable
+ * of our ABI, ld.so itself) or when it cannot be read (the exec will say).
+ * `#!` scripts are judged by their interpreter.  The file is `path` relative
+ * to dirfd (AT_EMPTY_PATH with "": dirfd itself); with `search`, a name
+ * without '/' is looked up in $PATH as execvp(3) does.  `resolved` (size
+ * bytes) receives the absolute name of the file checked.  Async-signal-safe,
+ * about 1.5 KiB of stack.  Keeps errno. */
+const char *shim_untraced_reason(int dirfd, const char *path, bool search, int flags,
+				 char *resolved, size_t size);
+
+/* Reports that `pid` runs a program the shim cannot follow (EVENT_UNTRACED).
+ * Keeps errno. */
+void shim_report_untraced(const char *path, const char *resolved, const char *reason,
+			  char *const argv[], pid_t pid);
+
+/* Says whether envp already carries the shim (false) or how much storage
+ * shim_environment() needs to add it (true): `entries` pointers and
+ * `text_size` bytes for the LD_PRELOAD entry.  For callers that may
+ * allocate (system, popen), so that nothing is left mapped. */
+bool shim_environment_needed(char *const envp[], size_t *entries, size_t *text_size);
+
 /* Returns envp if it already carries LD_PRELOAD with the shim and the
  * shim's variables; otherwise a copy with them added, built in `storage`
  * (capacity entries) or, when that is too small, in fresh anonymous pages
@@ -94,6 +117,20 @@ void shim_report_exec(const char *path, char *const argv[], int error);
  * rather than failing). */
 char *const *shim_environment(char *const envp[], char **storage, size_t capacity, char *text,
 			      size_t text_size);
+
+/* Environments up to this many entries are copied on the stack by the exec
+ * wrappers; room for "LD_PRELOAD=<shim> <user's preloads>" there. */
+#define SHIM_ENVIRONMENT_ON_STACK 48
+#define SHIM_PRELOAD_TEXT_ON_STACK 512
+
+/* Declares the storage shim_environment() may use, and `name` pointing at the
+ * environment to hand on. */
+#define SHIM_WITH_ENVIRONMENT(name, envp)                                                          \
+	char *environment_storage_[SHIM_ENVIRONMENT_ON_STACK];                                     \
+	char preload_text_[SHIM_PRELOAD_TEXT_ON_STACK];                                            \
+	char *const *name =                                                                        \
+		shim_environment((envp), environment_storage_, SHIM_ENVIRONMENT_ON_STACK,          \
+				 preload_text_, sizeof preload_text_)
 
 /* True when open flags can change the filesystem (open(2)): write access,
  * creation, truncation, append or an unnamed temporary file. */

@@ -528,8 +528,11 @@ static int stream_fd(FILE *stream)
 		return result;                                                                     \
 	}
 
-/* Exec rows are hand-written in exec.c. */
+/* Exec, shell and syscall rows are hand-written in exec.c, spawn.c and
+ * syscall.c. */
 #define WRAP_EXEC(name, operation)
+#define WRAP_SHELL(name, operation)
+#define WRAP_SYSCALL(name, operation)
 
 #define SHIM(shape, name, operation) WRAP_##shape(name, operation)
 #include "interpose.def"

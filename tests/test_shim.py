@@ -800,3 +800,305 @@ def test_mkdir_p_from_make(run, user, workdir, cleanup, unique_name):
     assert process["argv"] == ["mkdir", "-p", top + "/x"]
     assert any(p["argv"][:1] == ["make"] for p in parent_chain(r, process))
     assert not os.path.exists(top)
+
+
+# ---- system, popen, pclose ------------------------------------------------------------
+#
+# glibc runs them through its internal posix_spawn with environ: after
+# unsetenv("LD_PRELOAD") (--strip-env) the shell must still carry the shim.
+# symbol -> the shimcall arguments before the command.
+
+SHELL_CASES = {
+    "system": [],
+    "popen": ["r"],
+    "pclose": ["w"],
+}
+
+
+@pytest.mark.parametrize("function", sorted(SHELL_CASES))
+def test_shell_without_preload_keeps_the_shim(run, user, shimcall, cleanup, unique_name, function):
+    target = etc_name(cleanup, unique_name)
+    command = "echo x > %s; exit 3" % target
+    argv = SHELL_CASES[function] + [command]
+    r = run("%s; %s" % (quote([shimcall, "--strip-env", function] + argv),
+                        quote([shimcall, "--noshim", "--strip-env", function] + argv)))
+    assert r.returncode == 0, r
+    results = parse_results(r.stdout)
+    # The status is the shell's, the same without the shim.
+    assert results == [(3 << 8, "0")] * 2, r
+    [caller] = shim_processes(r, function)
+    [v] = r.violations(path=target)
+    assert (v["op"], v["errno"], v["count"]) == ("open", "EROFS", 1)
+    shell = r.process(v["process"])
+    assert shell["argv"] == ["sh", "-c", command]
+    assert shell["parent"] == caller["id"]
+    assert len(r.report["violations"]) == 1 and r.report["failed_execs"] == []
+
+
+@pytest.mark.parametrize("strip", [[], ["--strip-env"]])
+@pytest.mark.parametrize("function,arguments", [
+    ("system", []),                          # NULL: is there a shell? 1
+    ("system", ["exit 7"]),
+    ("system", ["kill -TERM $$"]),           # killed by a signal
+    ("popen", ["r", "echo one; echo two"]),
+    ("popen", ["re", "echo cloexec"]),
+    ("popen", ["w", "cat >/dev/null", "text"]),
+    ("popen", ["rw", "true"]),               # EINVAL
+    ("popen", ["x", "true"]),                # EINVAL
+    ("popen", ["", "true"]),                 # EINVAL
+])
+def test_shell_results_are_glibc_s(run, user, shimcall, function, arguments, strip):
+    """Whether the shim runs the shell itself (--strip-env) or hands the call
+    to glibc, the program sees what it sees without the shim."""
+    r = run("%s; %s" % (quote([shimcall] + strip + [function] + arguments),
+                        quote([shimcall, "--noshim"] + strip + [function] + arguments)))
+    assert r.returncode == 0, r
+    lines = [line for line in r.stdout.splitlines()]
+    half = len(lines) // 2
+    assert len(lines) % 2 == 0 and lines[:half] == lines[half:], r
+    assert parse_results(r.stdout)[0][1] in ("0", "EINVAL"), r
+    assert r.report["violations"] == [] and r.report["failed_execs"] == []
+
+
+def test_popen_w_feeds_the_shell(run, user, shimcall, workdir):
+    out = os.path.join(workdir, "fed")
+    r = run(quote([shimcall, "--strip-env", "popen", "w", "cat > %s" % out, "fed text\n"]))
+    assert parse_results(r.stdout) == [(0, "0")], r
+    with open(out) as f:
+        assert f.read() == "fed text\n"
+    [w] = [w for w in r.report["writes"] if w["path"] == out]
+    assert r.process(w["process"])["argv"] == ["sh", "-c", "cat > %s" % out]
+
+
+def test_sixteen_threads_calling_system(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    r = run(quote([shimcall, "--strip-env", "system-threads", "16", "echo x > %s" % target]))
+    assert r.returncode == 0, r
+    assert r.stdout.count("status=512") == 16, r
+    violations = r.violations(path=target)
+    assert len(violations) == 16 and all(v["count"] == 1 for v in violations), r
+    shells = {v["process"] for v in violations}
+    assert len(shells) == 16
+    [caller] = shim_processes(r, "system-threads")
+    assert all(r.process(i)["parent"] == caller["id"] for i in shells)
+
+
+# ---- syscall() ---------------------------------------------------------------------------
+#
+# symbol -> nothing: the cases are the system calls below.
+
+SYSCALL_CASES = {"syscall": None}
+
+# name -> (arguments, op, path, to).  {D} and {N} as in WRITE_CASES.
+SYSCALL_WRITES = {
+    "open": (["{N}", "O_WRONLY|O_CREAT", "0644"], "open", "{N}", None),
+    "openat": (["{D}", "new", "O_RDWR|O_CREAT|O_TRUNC", "0644"], "open", "{N}", None),
+    "openat2": (["{D}", "new", "O_WRONLY|O_CREAT", "0644"], "open", "{N}", None),
+    "creat": (["{N}", "0644"], "creat", "{N}", None),
+    "mkdir": (["{N}", "0755"], "mkdir", "{N}", None),
+    "mkdirat": (["{D}", "new", "0755"], "mkdir", "{N}", None),
+    "rmdir": (["{D}/dir"], "rmdir", "{D}/dir", None),
+    "unlink": (["{D}/file"], "unlink", "{D}/file", None),
+    "rename": (["{D}/file", "{N}"], "rename", "{D}/file", "{N}"),
+    "link": (["{D}/file", "{N}"], "link", "{D}/file", "{N}"),
+    "symlink": (["target text", "{N}"], "symlink", "{N}", "target text"),
+    "truncate": (["{D}/file", "0"], "truncate", "{D}/file", None),
+    "chmod": (["{D}/file", "0600"], "chmod", "{D}/file", None),
+    "fchownat": (["{D}", "file", "-1", "-1", "AT_SYMLINK_NOFOLLOW"], "chown", "{D}/file", None),
+    "utimensat": (["{D}", "file", "0"], "utime", "{D}/file", None),
+    "setxattr": (["{D}/file", "user.shimcall", "v"], "setxattr", "{D}/file", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SYSCALL_WRITES))
+def test_syscall_write_outside_is_a_violation(run, user, shimcall, outside, name):
+    arguments, op, path, to = SYSCALL_WRITES[name]
+    argv = ["syscall", name] + [expand(a, outside) for a in arguments]
+    r = run("%s; %s" % (quote([shimcall] + argv), quote([shimcall, "--noshim"] + argv)))
+    assert r.returncode == 0, r
+    results = parse_results(r.stdout)
+    # errno is the kernel's, as without the shim
+    assert results == [(-1, "EROFS")] * 2, r
+    [process] = shim_processes(r, "syscall")
+    violations, writes = events_of(r, [process["id"]])
+    assert writes == [] and noshim_events(r) == ([], []), r
+    [v] = violations
+    assert (v["op"], v["path"], v.get("to"), v["errno"]) == (
+        op, expand(path, outside), expand(to, outside), "EROFS")
+    assert sorted(os.listdir(outside)) == ["dir", "file"]
+
+
+def test_syscall_openat2_flags(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    r = run(quote([shimcall, "syscall", "openat2", "/etc", unique_name, "O_WRONLY|O_CREAT|O_EXCL",
+                   "0600"]))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    [v] = r.violations(path=target)
+    assert (v["op"], v["flags"]) == ("open", ["O_WRONLY", "O_CREAT", "O_EXCL"])
+
+
+@pytest.mark.parametrize("name,arguments", [
+    ("mkdir", ["/etc", "0755"]),                      # EEXIST
+    ("mkdir", ["/{U}/missing/x", "0755"]),            # ENOENT
+    ("openat2", ["/etc", "{U}", "O_WRONLY|O_CREAT|O_DIRECTORY", "0644"]),  # EINVAL
+    ("open", ["/etc/passwd", "O_RDONLY", "0"]),       # success, read-only: no event
+    ("unlink", ["/etc"]),                             # EISDIR
+])
+def test_syscall_errno_is_preserved(run, user, shimcall, cleanup, unique_name, name, arguments):
+    cleanup.append("/etc/" + unique_name)
+    argv = ["syscall", name] + [a.replace("{U}", unique_name) for a in arguments]
+    r = run("%s; %s" % (quote([shimcall] + argv), quote([shimcall, "--noshim"] + argv)))
+    results = parse_results(r.stdout)
+    assert len(results) == 2 and results[0][1] == results[1][1], r
+    assert (results[0][0] < 0) == (results[1][0] < 0), r
+
+
+def test_syscall_read_only_open_is_no_event(run, user, shimcall):
+    r = run(quote([shimcall, "syscall", "openat2", "/etc", "passwd", "O_RDONLY", "0"]))
+    [(rc, error)] = parse_results(r.stdout)
+    assert rc >= 0 and error == "0", r
+    assert r.report["violations"] == [] and r.report["writes"] == []
+
+
+def test_syscall_execve_keeps_the_shim(run, user, shimcall, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    child_argv = ["child of syscall", "mkdir", target, "0755"]
+    r = run(quote([shimcall, "syscall", "execve", shimcall] + child_argv))
+    assert parse_results(r.stdout) == [(-1, "EROFS")], r
+    [child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    [v] = r.report["violations"]
+    assert (v["path"], v["op"], v["process"]) == (target, "mkdir", child["id"])
+
+
+def test_syscall_failed_execve_is_reported(run, user, shimcall, unique_name):
+    missing = "/%s/missing" % unique_name
+    r = run("%s; %s" % (quote([shimcall, "syscall", "execve", missing, "zero"]),
+                        quote([shimcall, "--noshim", "syscall", "execve", missing, "zero"])))
+    assert parse_results(r.stdout) == [(-1, "ENOENT")] * 2, r
+    [failure] = r.report["failed_execs"]
+    assert (failure["path"], failure["argv"], failure["errno"]) == (missing, ["zero"], "ENOENT")
+
+
+# ---- vfork and small stacks ---------------------------------------------------------------
+
+
+def test_vfork_child_open_and_exec(run, user, shimcall, cleanup, unique_name):
+    """The vfork child writes, then execs with envp = {NULL}: both seen."""
+    opened = etc_name(cleanup, unique_name, ".vfork")
+    made = etc_name(cleanup, unique_name, ".exec")
+    child_argv = ["exec'd by the vfork child", "mkdir", made, "0755"]
+    r = run(quote([shimcall, "vfork-exec", opened, shimcall] + child_argv))
+    assert r.returncode == 0, r
+    assert "child status=0" in r.stdout, r
+    [caller] = [p for p in shim_processes(r, "vfork-exec") if not p["forked"]]
+    [v_open] = r.violations(path=opened)
+    assert (v_open["op"], v_open["errno"]) == ("open", "EROFS")
+    vfork_child = r.process(v_open["process"])
+    assert vfork_child["parent"] == caller["id"] and vfork_child["pid"] != caller["pid"]
+    [exec_child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    assert exec_child["pid"] == vfork_child["pid"]
+    [v_made] = r.violations(path=made)
+    assert (v_made["op"], v_made["process"]) == ("mkdir", exec_child["id"])
+
+
+def test_clone_on_an_8k_stack_then_exec(run, user, shimcall, cleanup, unique_name):
+    made = etc_name(cleanup, unique_name)
+    child_argv = ["exec'd from an 8 KiB stack", "mkdir", made, "0755"]
+    r = run(quote([shimcall, "clone-exec", shimcall] + child_argv))
+    assert r.returncode == 0, r
+    assert "child status=0" in r.stdout, r
+    [exec_child] = [p for p in r.report["processes"] if p["argv"] == child_argv]
+    [v] = r.violations(path=made)
+    assert (v["op"], v["errno"], v["process"]) == ("mkdir", "EROFS", exec_child["id"])
+
+
+# ---- untraced programs ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def static_program():
+    """A statically linked program that tries to create argv[1]."""
+    top = tempfile.mkdtemp(prefix="encapsulate-test-static-")
+    os.chmod(top, 0o755)
+    source = os.path.join(top, "static.c")
+    with open(source, "w") as f:
+        f.write('#include <fcntl.h>\nint main(int c, char **v) {'
+                ' return c > 1 && open(v[1], O_WRONLY | O_CREAT, 0644) >= 0 ? 0 : 1; }\n')
+    binary = os.path.join(top, "static-program")
+    built = subprocess.run(["gcc", "-static", "-o", binary, source], capture_output=True,
+                           env=dict(os.environ, TMPDIR=top))
+    if built.returncode != 0:
+        shutil.rmtree(top, ignore_errors=True)
+        pytest.skip("gcc -static does not work here: %s" % built.stderr.decode()[-300:])
+    os.chmod(binary, 0o755)
+    yield binary
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_static_program_is_listed_untraced(run, user, static_program, cleanup, unique_name):
+    target = etc_name(cleanup, unique_name)
+    script = "%s %s; echo done" % (static_program, target)
+    r = run(script)
+    assert r.returncode == 0, r
+    # Its write was refused, but nobody could report it.
+    assert not os.path.exists(target)
+    assert r.report["violations"] == []
+    [untraced] = r.report["untraced"]
+    assert (untraced["path"], untraced["argv"], untraced["reason"]) == (
+        static_program, [static_program, target], "static")
+    starter = r.process(untraced["process"])
+    assert starter["argv"][:2] == ["sh", "-c"]
+    assert "ran untraced" in r.stderr and static_program in r.stderr
+
+
+@pytest.mark.parametrize("how", ["exec", "posix_spawn", "execvp"])
+def test_static_program_untraced_through_each_exec(run, user, shimcall, static_program, how):
+    name = os.path.basename(static_program)
+    function = {"exec": "execve", "posix_spawn": "posix_spawn", "execvp": "execvp"}[how]
+    target = static_program if how != "execvp" else name
+    options = ["--strip-env"] if how == "execvp" else []
+    cmd = [shimcall] + options + [function, target, "x", "made"]
+    r = run(quote(cmd), env={"PATH": os.path.dirname(static_program) + ":/usr/bin:/bin"})
+    assert r.returncode == 0, r
+    [untraced] = r.report["untraced"]
+    assert (untraced["path"], untraced["reason"], untraced["argv"]) == (
+        static_program, "static", ["x", "made"])
+    [caller] = shim_processes(r, function)
+    assert untraced["process"] == caller["id"]
+    if how == "posix_spawn":
+        assert untraced["pid"] != caller["pid"]
+    else:
+        assert untraced["pid"] == caller["pid"]
+
+
+def test_failed_exec_is_not_untraced(run, user, shimcall, static_program, workdir):
+    """An exec announced as untraced that then fails never ran: not listed."""
+    copy = os.path.join(workdir, "not-executable")
+    shutil.copy(static_program, copy)
+    os.chmod(copy, 0o644)
+    r = run(quote([shimcall, "execve", copy, "x"]))
+    assert parse_results(r.stdout) == [(-1, "EACCES")], r
+    assert r.report["untraced"] == []
+    [failure] = r.report["failed_execs"]
+    assert failure["path"] == copy
+
+
+def test_dynamic_programs_are_not_untraced(run, user, shimcall):
+    r = run("true; /lib64/ld-linux-x86-64.so.2 --verify /bin/true; %s noop; env true"
+            % quote([shimcall]))
+    assert r.returncode == 0, r
+    assert r.report["untraced"] == [], r.report["untraced"]
+
+
+def test_32_bit_program_is_listed_untraced(run, user, workdir):
+    source = os.path.join(workdir, "m32.c")
+    with open(source, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    binary = os.path.join(workdir, "m32")
+    built = subprocess.run(["gcc", "-m32", "-o", binary, source], capture_output=True)
+    if built.returncode != 0:
+        pytest.skip("gcc -m32 cannot build here (no 32-bit libc: gcc-multilib)")
+    os.chmod(binary, 0o755)
+    r = run(quote([binary]))
+    [untraced] = r.report["untraced"]
+    assert (untraced["path"], untraced["reason"]) == (binary, "32-bit")

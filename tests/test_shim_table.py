@@ -46,7 +46,8 @@ def test_every_case_is_a_row():
     the coverage look better than it is)."""
     symbols = {name for _, name, _ in ROWS}
     stale = (set(test_shim.WRITE_CASES) | set(test_shim.EXEC_CASES)
-             | set(test_shim.EXEC_FAILURES)) - symbols
+             | set(test_shim.EXEC_FAILURES) | set(test_shim.SHELL_CASES)
+             | set(test_shim.SYSCALL_CASES)) - symbols
     assert not stale
 
 
@@ -56,6 +57,11 @@ def test_row_has_a_test(shape, name, operation):
         assert operation == "OP_EXEC"
         assert name in test_shim.EXEC_CASES, "%s: no case in test_shim.EXEC_CASES" % name
         assert name in test_shim.EXEC_FAILURES, "%s: no case in test_shim.EXEC_FAILURES" % name
+    elif shape == "SHELL":
+        assert operation == "OP_EXEC"
+        assert name in test_shim.SHELL_CASES, "%s: no case in test_shim.SHELL_CASES" % name
+    elif shape == "SYSCALL":
+        assert name in test_shim.SYSCALL_CASES, "%s: no case in test_shim.SYSCALL_CASES" % name
     else:
         assert name in test_shim.WRITE_CASES, "%s: no case in test_shim.WRITE_CASES" % name
         op = test_shim.WRITE_CASES[name][1]

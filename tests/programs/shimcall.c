@@ -33,6 +33,29 @@
  * stream socket; a PATH starting with '@' is an abstract address and
  * "inet" binds an AF_INET socket to 127.0.0.1, port 0.  The mk*temp
  * functions print "name=<template after the call>" before the result.
+ *
+ * The shell and syscall functions:
+ *   system [CMD]            system(CMD), system(NULL) without CMD; rc is the status
+ *   popen MODE CMD [TEXT]   popen(CMD, MODE); "r": prints each line read as
+ *                           "out=<line>"; "w": writes TEXT; rc is pclose's status
+ *   pclose MODE CMD         the same, for the pclose row of the table
+ *   system-threads N CMD    N threads call system(CMD) at once; prints each
+ *                           status as "status=<n>", rc is 0
+ *   syscall NAME ARG...     syscall(SYS_<NAME>, ...): open PATH FLAGS MODE,
+ *                           openat DIR PATH FLAGS MODE, openat2 DIR PATH FLAGS
+ *                           MODE, creat PATH MODE, mkdir PATH MODE, mkdirat DIR
+ *                           PATH MODE, rmdir PATH, unlink PATH, rename FROM TO,
+ *                           link FROM TO, symlink TARGET LINK, truncate PATH
+ *                           LENGTH, chmod PATH MODE, fchownat DIR PATH UID GID
+ *                           FLAGS, utimensat DIR PATH FLAGS, setxattr PATH NAME
+ *                           VALUE, execve PATH ARGV... (envp = {NULL})
+ *   vfork-exec FILE PATH ARGV...   vfork(); the child opens FILE
+ *                           O_WRONLY|O_CREAT, then execve(PATH, ARGV, {NULL});
+ *                           the parent prints "child status=<n>"
+ *   clone-exec PATH ARGV... clone(CLONE_VM|CLONE_VFORK|SIGCHLD) on an 8 KiB
+ *                           stack; the child execve(PATH, ARGV, {NULL})
+ * The program's own raw calls (--noshim, fd_of, set_attribute) use the
+ * syscall instruction directly, never syscall(3), which the shim wraps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +77,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <signal.h>
 
 /* The fortified entry points have no prototype without _FORTIFY_SOURCE. */
 int __open_2(const char *path, int flags);
@@ -68,6 +95,27 @@ extern int execveat(int dirfd, const char *path, char *const argv[], char *const
 extern char **environ;
 
 static char *empty_environment[] = { NULL };
+
+/* A system call by the instruction itself: the shim wraps syscall(3). */
+static long raw_syscall(long number, long a, long b, long c, long d, long e)
+{
+#if defined(__x86_64__)
+	long result;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	__asm__ volatile("syscall"
+			 : "=a"(result)
+			 : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	if (result < 0 && result > -4096) {
+		errno = (int)-result;
+		return -1;
+	}
+	return result;
+#else
+#error "raw_syscall: add this architecture"
+#endif
+}
 
 static void usage(const char *why)
 {
@@ -152,9 +200,9 @@ static int fd_of(const char *text, int writable)
 	} else {
 		fd = -1;
 		if (writable)
-			fd = (int)syscall(SYS_openat, AT_FDCWD, text, O_RDWR | O_CLOEXEC, 0);
+			fd = (int)raw_syscall(SYS_openat, AT_FDCWD, (long)text, O_RDWR | O_CLOEXEC, 0, 0);
 		if (fd < 0)
-			fd = (int)syscall(SYS_openat, AT_FDCWD, text, O_RDONLY | O_CLOEXEC, 0);
+			fd = (int)raw_syscall(SYS_openat, AT_FDCWD, (long)text, O_RDONLY | O_CLOEXEC, 0, 0);
 	}
 	if (fd < 0) {
 		perror(text);
@@ -165,7 +213,7 @@ static int fd_of(const char *text, int writable)
 
 static void set_attribute(const char *path, const char *name)
 {
-	syscall(SYS_setxattr, path, name, "1", (size_t)1, 0);
+	raw_syscall(SYS_setxattr, (long)path, (long)name, (long)"1", 1, 0);
 }
 
 static int bind_to(const char *text)
@@ -210,7 +258,7 @@ static void exec_without_shim(int argc, char **argv, int noshim_index)
 			args[n++] = argv[i];
 	args[n] = NULL;
 	strip_environment();
-	syscall(SYS_execve, "/proc/self/exe", args, environ);
+	raw_syscall(SYS_execve, (long)"/proc/self/exe", (long)args, (long)environ, 0, 0);
 	perror("execve /proc/self/exe");
 	exit(2);
 }
@@ -220,6 +268,98 @@ static void print_result(long rc, int error)
 	const char *name = error != 0 ? strerrorname_np(error) : NULL;
 	printf("rc=%ld errno=%s\n", rc, name != NULL ? name : error != 0 ? "?" : "0");
 	fflush(stdout);
+}
+
+
+/* ---- the shell, syscall(), vfork and clone ----------------------------------- */
+
+static const char *thread_command;
+
+static void *system_thread(void *argument)
+{
+	*(int *)argument = system(thread_command);
+	return NULL;
+}
+
+struct openat2_how {
+	unsigned long long flags, mode, resolve;
+};
+
+/* syscall(SYS_<name>, ...) with the arguments of the usage above. */
+static long call_syscall(const char *name, char **a, int argc)
+{
+#define SYSCALL_NEED(count)                                                                        \
+	do {                                                                                       \
+		if (argc < (count))                                                                \
+			usage("missing syscall arguments");                                        \
+	} while (0)
+	if (strcmp(name, "open") == 0) {
+		SYSCALL_NEED(3);
+		return syscall(SYS_open, a[0], flags_of(a[1]), (mode_t)number(a[2]));
+	} else if (strcmp(name, "openat") == 0) {
+		SYSCALL_NEED(4);
+		return syscall(SYS_openat, dirfd_of(a[0]), a[1], flags_of(a[2]), (mode_t)number(a[3]));
+	} else if (strcmp(name, "openat2") == 0) {
+		SYSCALL_NEED(4);
+		struct openat2_how how = { (unsigned long long)flags_of(a[2]),
+					   (unsigned long long)number(a[3]), 0 };
+		int fd = dirfd_of(a[0]);
+		errno = 0;
+		return syscall(SYS_openat2, fd, a[1], &how, sizeof how);
+	} else if (strcmp(name, "creat") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_creat, a[0], (mode_t)number(a[1]));
+	} else if (strcmp(name, "mkdir") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_mkdir, a[0], (mode_t)number(a[1]));
+	} else if (strcmp(name, "mkdirat") == 0) {
+		SYSCALL_NEED(3);
+		return syscall(SYS_mkdirat, dirfd_of(a[0]), a[1], (mode_t)number(a[2]));
+	} else if (strcmp(name, "rmdir") == 0) {
+		SYSCALL_NEED(1);
+		return syscall(SYS_rmdir, a[0]);
+	} else if (strcmp(name, "unlink") == 0) {
+		SYSCALL_NEED(1);
+		return syscall(SYS_unlink, a[0]);
+	} else if (strcmp(name, "rename") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_rename, a[0], a[1]);
+	} else if (strcmp(name, "link") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_link, a[0], a[1]);
+	} else if (strcmp(name, "symlink") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_symlink, a[0], a[1]);
+	} else if (strcmp(name, "truncate") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_truncate, a[0], (off_t)number(a[1]));
+	} else if (strcmp(name, "chmod") == 0) {
+		SYSCALL_NEED(2);
+		return syscall(SYS_chmod, a[0], (mode_t)number(a[1]));
+	} else if (strcmp(name, "fchownat") == 0) {
+		SYSCALL_NEED(5);
+		return syscall(SYS_fchownat, dirfd_of(a[0]), a[1], (uid_t)number(a[2]),
+			       (gid_t)number(a[3]), flags_of(a[4]));
+	} else if (strcmp(name, "utimensat") == 0) {
+		SYSCALL_NEED(3);
+		return syscall(SYS_utimensat, dirfd_of(a[0]), a[1], NULL, flags_of(a[2]));
+	} else if (strcmp(name, "setxattr") == 0) {
+		SYSCALL_NEED(3);
+		return syscall(SYS_setxattr, a[0], a[1], a[2], strlen(a[2]), 0);
+	} else if (strcmp(name, "execve") == 0) {
+		SYSCALL_NEED(1);
+		return syscall(SYS_execve, a[0], a + 1, empty_environment);
+	}
+	usage("unknown syscall");
+	return -1;
+}
+
+static char **clone_argv;
+
+static int clone_child(void *argument)
+{
+	execve((const char *)argument, clone_argv, empty_environment);
+	_exit(127);
 }
 
 #define NEED(count)                                                                                \
@@ -582,6 +722,72 @@ int main(int argc, char **argv)
 		/* posix_spawn returns the error number; errno is not its result. */
 		rc = spawn_error;
 		error = spawn_error;
+	} else if (strcmp(function, "system") == 0) {
+		CALL(system(argc > 0 ? a[0] : NULL));
+	} else if (strcmp(function, "popen") == 0 || strcmp(function, "pclose") == 0) {
+		NEED(2);
+		errno = 0;
+		FILE *stream = popen(a[1], a[0]);
+		if (stream == NULL) {
+			error = errno;
+			rc = -1;
+		} else {
+			char line[4096];
+			if (a[0][0] == 'r') {
+				while (fgets(line, sizeof line, stream) != NULL)
+					printf("out=%s", line);
+			} else if (argc > 2) {
+				fputs(a[2], stream);
+			}
+			fflush(stdout);
+			CALL(pclose(stream));
+		}
+	} else if (strcmp(function, "system-threads") == 0) {
+		NEED(2);
+		int count = (int)number(a[0]);
+		pthread_t threads[64];
+		int statuses[64];
+		if (count < 1 || count > 64)
+			usage("1 to 64 threads");
+		thread_command = a[1];
+		for (int i = 0; i < count; i++)
+			if (pthread_create(&threads[i], NULL, system_thread, &statuses[i]) != 0)
+				usage("pthread_create");
+		for (int i = 0; i < count; i++) {
+			pthread_join(threads[i], NULL);
+			printf("status=%d\n", statuses[i]);
+		}
+		rc = 0;
+		error = 0;
+	} else if (strcmp(function, "syscall") == 0) {
+		NEED(1);
+		CALL(call_syscall(a[0], a + 1, argc - 1));
+	} else if (strcmp(function, "vfork-exec") == 0) {
+		NEED(2);
+		pid_t pid = vfork();
+		if (pid == 0) {
+			open(a[0], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			execve(a[1], a + 2, empty_environment);
+			_exit(127);
+		}
+		int status = -1;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0)
+			status = -1;
+		printf("child status=%d\n", status);
+		rc = pid < 0 ? -1 : 0;
+		error = 0;
+	} else if (strcmp(function, "clone-exec") == 0) {
+		NEED(1);
+		static char stack[8192] __attribute__((aligned(16)));
+		clone_argv = a + 1;
+		pid_t pid = clone(clone_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+				  a[0]);
+		int status = -1;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0)
+			status = -1;
+		printf("child status=%d\n", status);
+		rc = pid < 0 ? -1 : 0;
+		error = 0;
 	} else if (strcmp(function, "noop") == 0) {
 		rc = 0;
 		error = 0;
