@@ -138,8 +138,10 @@ static void set_shim_environment(const struct sandbox *sandbox)
 static noreturn void exec_command(const struct sandbox *sandbox)
 {
 	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		signal(forwarded_signals[i], SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
+		signal(forwarded_signals[i],
+		       sigismember(&sandbox->command_ignored, forwarded_signals[i]) == 1 ? SIG_IGN
+											  : SIG_DFL);
+	signal(SIGCHLD, sigismember(&sandbox->command_ignored, SIGCHLD) == 1 ? SIG_IGN : SIG_DFL);
 	sigprocmask(SIG_SETMASK, &sandbox->command_mask, NULL);
 	set_shim_environment(sandbox);
 	char **command = sandbox->options->command;

@@ -18,6 +18,8 @@ struct sandbox {
 	int sync_fd;            /* init's end of the monitor <-> init socket pair */
 	sigset_t command_mask;  /* the caller's signal mask, for the command: init
 				 * inherits the monitor's, with its signals blocked */
+	sigset_t command_ignored; /* which of init's signals the caller ignored
+				   * (nohup, trap ''): ignored for the command too */
 };
 
 /* Messages on the sync socket pair (SOCK_SEQPACKET, one byte each, plus

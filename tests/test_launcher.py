@@ -303,11 +303,27 @@ def test_environment_is_preserved_and_shim_preloaded(run, encapsulate):
     assert env["ENCAPSULATE_SOCKET"]
 
 
-def test_signal_mask_and_dispositions_are_the_callers(run):
-    """encapsulate blocks signals for its own loops; the command must not inherit that."""
-    r = run(["grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"])
+def test_signal_mask_and_dispositions_are_the_callers(run, user):
+    """encapsulate blocks signals for its own loops; the command must get the
+    caller's mask and ignored set, whatever they are (GNU make, for one,
+    starts its children with signals 32 and 33 ignored)."""
+    argv = ["grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]
+    bare = subprocess.run(as_user(user, argv), capture_output=True, text=True, env=user_env(user))
+    r = run(argv)
     assert r.returncode == 0, r
-    assert r.stdout.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16]
+    assert r.stdout.split()[0::2] == ["SigBlk:", "SigIgn:"]
+    assert r.stdout == bare.stdout
+
+
+def test_ignored_signals_stay_ignored(encapsulate, user, workdir):
+    """A caller's trap '' (nohup, a background job) stays in force for the command."""
+    script = "trap '' HUP INT; exec %s -w %s -- grep -E '^SigIgn:' /proc/self/status" % (
+        encapsulate, workdir)
+    r = subprocess.run(as_user(user, ["sh", "-c", script]), cwd=workdir, env=user_env(user),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r
+    ignored = int(r.stdout.split()[1], 16)
+    assert ignored & (1 << (signal.SIGHUP - 1)) and ignored & (1 << (signal.SIGINT - 1)), r.stdout
 
 
 # ---- 4. pid namespace -------------------------------------------------------------------------
