@@ -12,6 +12,25 @@
 
 #include "die.h"
 
+#include <unistd.h>
+
+/* The process that may run exit handlers: the monitor.  init and the
+ * command's child are forks of it; there exit() would run the monitor's
+ * atexit handlers (and flush its stdio buffers) a second time. */
+static pid_t exit_owner;
+
+void die_set_owner(void)
+{
+	exit_owner = getpid();
+}
+
+static noreturn void leave(int status)
+{
+	if (exit_owner != 0 && getpid() != exit_owner)
+		_exit(status);
+	exit(status);
+}
+
 static void print_message(const char *format, va_list arguments, int error, const char *hint)
 {
 	char message[1024];
@@ -30,7 +49,7 @@ void die(const char *format, ...)
 	va_start(arguments, format);
 	print_message(format, arguments, 0, NULL);
 	va_end(arguments);
-	exit(EXIT_ENCAPSULATE_FAILURE);
+	leave(EXIT_ENCAPSULATE_FAILURE);
 }
 
 void die_errno(const char *format, ...)
@@ -40,7 +59,7 @@ void die_errno(const char *format, ...)
 	va_start(arguments, format);
 	print_message(format, arguments, error, NULL);
 	va_end(arguments);
-	exit(EXIT_ENCAPSULATE_FAILURE);
+	leave(EXIT_ENCAPSULATE_FAILURE);
 }
 
 void die_errno_hint(const char *hint, const char *format, ...)
@@ -50,7 +69,7 @@ void die_errno_hint(const char *hint, const char *format, ...)
 	va_start(arguments, format);
 	print_message(format, arguments, error, hint);
 	va_end(arguments);
-	exit(EXIT_ENCAPSULATE_FAILURE);
+	leave(EXIT_ENCAPSULATE_FAILURE);
 }
 
 void warn(const char *format, ...)

@@ -25,6 +25,10 @@ noreturn void die_errno(const char *format, ...) __attribute__((format(printf, 1
 noreturn void die_errno_hint(const char *hint, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Marks the calling process (the monitor) as the one whose die() runs exit
+ * handlers; in its forks die() ends with _exit(2). */
+void die_set_owner(void);
+
 /* Prints "encapsulate: warning: <message>" and goes on. */
 void warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ static char *find_shim(void)
 
 int main(int argc, char **argv)
 {
+	die_set_owner();
 	struct options options;
 	cli_parse(argc, argv, &options);
 	if (options.dry_run) {
@@ -105,14 +107,17 @@ int main(int argc, char **argv)
 	struct command_end end = { 0 };
 	monitor_run(&sandbox, &store, &end);
 
-	if (!options.quiet || store.violation_total > 0)
-		report_summary(stderr, &options, &store);
+	/* The report first, and no SIGPIPE: a closed stderr must not cost the
+	 * report or the command's status. */
+	signal(SIGPIPE, SIG_IGN);
 	int status = end.status;
 	if (options.report_path != NULL && report_commit(&report, &options, &store, &end) != 0 &&
 	    status == 0)
 		status = EXIT_ENCAPSULATE_FAILURE;
 	else if (options.fail_on_violation && status == 0 && store.violation_total > 0)
 		status = EXIT_VIOLATIONS;
+	if (!options.quiet || store.violation_total > 0)
+		report_summary(stderr, &options, &store);
 
 	record_free(&store);
 	free(writable);

@@ -432,18 +432,90 @@ static void json_report(FILE *out, const struct options *options, const struct e
 /* ---- the file ---------------------------------------------------------------- */
 
 static char *pending_temporary; /* removed at exit unless committed */
+static pid_t pending_owner;     /* only the monitor removes it, not a forked init */
 
 static void remove_pending_temporary(void)
 {
-	if (pending_temporary != NULL)
+	if (pending_temporary != NULL && getpid() == pending_owner)
 		unlink(pending_temporary);
+}
+
+/* The descriptor "-", /dev/stdout, /dev/stderr and /dev/fd/N stand for, or
+ * -1.  Used as it is: reopening it through /proc may be refused (a pipe
+ * owned by another user). */
+static int standard_stream(const char *path)
+{
+	if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0)
+		return STDOUT_FILENO;
+	if (strcmp(path, "/dev/stderr") == 0)
+		return STDERR_FILENO;
+	const char *number = NULL;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		number = path + 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		number = path + 14;
+	if (number == NULL || *number == '\0' || strspn(number, "0123456789") != strlen(number))
+		return -1;
+	int fd = atoi(number);
+	return fcntl(fd, F_GETFD) >= 0 ? fd : -1;
+}
+
+/* The file a dangling symlink points to (up to 40 links), so that the
+ * report is created there and the link kept; NULL when path is no link. */
+static char *dangling_link_target(const char *path)
+{
+	char *current = strdup(path);
+	for (int depth = 0; current != NULL && depth < 40; depth++) {
+		char target[PATH_MAX];
+		ssize_t length = readlink(current, target, sizeof target - 1);
+		if (length <= 0)
+			return depth == 0 ? (free(current), NULL) : current;
+		target[length] = '\0';
+		char *next = NULL;
+		if (target[0] == '/') {
+			next = strdup(target);
+		} else {
+			char *directory = strdup(current);
+			if (directory != NULL && asprintf(&next, "%s/%s", dirname(directory), target) < 0)
+				next = NULL;
+			free(directory);
+		}
+		free(current);
+		current = next;
+	}
+	return current;
 }
 
 void report_open(struct report_file *file, const char *path)
 {
 	memset(file, 0, sizeof *file);
 	file->path = path;
-	char *copy = strdup(path);
+	file->standard_fd = standard_stream(path);
+	if (file->standard_fd >= 0) {
+		file->in_place = true;
+		file->fd = -1;
+		return;
+	}
+	struct stat status;
+	if (stat(path, &status) == 0) {
+		if (S_ISDIR(status.st_mode)) {
+			errno = EISDIR;
+			die_errno_hint("name a file, e.g. --report report.json", "--report %s", path);
+		}
+		if (!S_ISREG(status.st_mode)) {
+			if (access(path, W_OK) != 0)
+				die_errno("--report %s", path);
+			file->in_place = true;
+			file->fd = -1;
+			return;
+		}
+		file->target = realpath(path, NULL);
+	} else {
+		file->target = dangling_link_target(path);
+	}
+	if (file->target == NULL && (file->target = strdup(path)) == NULL)
+		die_errno("strdup");
+	char *copy = strdup(file->target);
 	if (copy == NULL)
 		die_errno("strdup");
 	const char *directory = dirname(copy);
@@ -457,6 +529,7 @@ void report_open(struct report_file *file, const char *path)
 		if (file->fd >= 0) {
 			fchmod(file->fd, 0644);
 			pending_temporary = file->temporary_path;
+			pending_owner = getpid();
 			atexit(remove_pending_temporary);
 		}
 	}
@@ -468,21 +541,28 @@ void report_open(struct report_file *file, const char *path)
 int report_commit(struct report_file *file, const struct options *options,
 		  const struct event_store *store, const struct command_end *end)
 {
-	FILE *out = fdopen(file->fd, "w");
+	if (file->in_place)
+		file->fd = file->standard_fd >= 0 ? fcntl(file->standard_fd, F_DUPFD_CLOEXEC, 3)
+						  : open(file->path, O_WRONLY | O_CLOEXEC);
+	FILE *out = file->fd >= 0 ? fdopen(file->fd, "w") : NULL;
 	if (out == NULL) {
-		warn("--report %s: fdopen: %s", file->path, strerror(errno));
+		warn("--report %s: %s — the report was not written", file->path, strerror(errno));
+		if (file->fd >= 0)
+			close(file->fd);
 		return -1;
 	}
 	json_report(out, options, store, end);
-	if (fflush(out) != 0 || fsync(file->fd) != 0) {
+	if (fflush(out) != 0 || (!file->in_place && fsync(file->fd) != 0)) {
 		warn("--report %s: writing: %s — the report was not written", file->path,
 		     strerror(errno));
 		fclose(out);
 		return -1;
 	}
 	int result = 0;
-	if (file->temporary_path != NULL) {
-		if (rename(file->temporary_path, file->path) != 0) {
+	if (file->in_place) {
+		/* written where it is */
+	} else if (file->temporary_path != NULL) {
+		if (rename(file->temporary_path, file->target) != 0) {
 			warn("--report %s: rename: %s", file->path, strerror(errno));
 			result = -1;
 		} else {
@@ -493,10 +573,10 @@ int report_commit(struct report_file *file, const struct options *options,
 		 * the report's name in one step (linkat(2) cannot replace). */
 		char source[64], *temporary = NULL;
 		snprintf(source, sizeof source, "/proc/self/fd/%d", file->fd);
-		if (asprintf(&temporary, "%s.%d.tmp", file->path, (int)getpid()) < 0)
+		if (asprintf(&temporary, "%s.%d.tmp", file->target, (int)getpid()) < 0)
 			die_errno("asprintf");
 		if (linkat(AT_FDCWD, source, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) != 0 ||
-		    rename(temporary, file->path) != 0) {
+		    rename(temporary, file->target) != 0) {
 			warn("--report %s: %s", file->path, strerror(errno));
 			unlink(temporary);
 			result = -1;
@@ -504,5 +584,7 @@ int report_commit(struct report_file *file, const struct options *options,
 		free(temporary);
 	}
 	fclose(out);
+	free(file->target);
+	file->target = NULL;
 	return result;
 }

@@ -6,6 +6,7 @@
 #ifndef ENCAPSULATE_REPORT_H
 #define ENCAPSULATE_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -26,14 +27,20 @@ void report_summary(FILE *out, const struct options *options, const struct event
  * path fails early, with 125), made visible under its name only when
  * complete (report_commit), and never left half-written. */
 struct report_file {
-	const char *path;
+	const char *path;     /* as given */
+	char *target;         /* the regular file written: path, with symlinks resolved */
 	int fd;
 	char *temporary_path; /* only when O_TMPFILE is not supported */
+	bool in_place;        /* not a regular file (/dev/stdout, a FIFO): written
+				 directly at the end, never replaced */
+	int standard_fd;      /* "-", /dev/stdout, /dev/fd/N: that descriptor, else -1 */
 };
 
 /* Opens an anonymous file in the report's directory (O_TMPFILE, or a
- * hidden temporary name removed at exit).  Exits 125 naming the path when
- * that directory cannot be written. */
+ * hidden temporary name removed at exit).  A report path that is a symlink
+ * keeps the link and replaces its target; one that names a device, FIFO or
+ * /dev/stdout is written into directly, never replaced ("-" is stdout).  Exits 125 naming
+ * the path when it is a directory or cannot be written. */
 void report_open(struct report_file *file, const char *path);
 
 /* Writes the JSON report into the file and gives it its name (linkat(2) +

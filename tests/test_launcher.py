@@ -825,3 +825,43 @@ def test_report_replaces_an_old_one(run, workdir):
     assert r.returncode == 7, r
     assert json.load(open(report))["exit"] == {"status": 7, "signal": None}
     assert sorted(n for n in os.listdir(workdir) if not n.startswith(".report-")) == ["r.json"]
+
+
+def test_report_to_a_directory_fails_before_running(raw, workdir):
+    r = raw(["--report", workdir, "-w", workdir, "--", "touch", "ran"])
+    assert r.returncode == 125, r
+    assert "Is a directory" in r.stderr and workdir in r.stderr
+    assert not os.path.exists(os.path.join(workdir, "ran"))
+
+
+def test_report_to_stdout_is_written_in_place(raw, workdir):
+    """--report /dev/stdout writes the JSON there; the device node is never replaced."""
+    before = os.lstat("/dev/stdout")
+    r = raw(["--report", "/dev/stdout", "-w", workdir, "--", "true"])
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout)["encapsulate_report"] == 1
+    after = os.lstat("/dev/stdout")
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+
+
+def test_report_through_a_symlink_keeps_the_link(raw, workdir):
+    link = os.path.join(workdir, "link.json")
+    os.symlink("real.json", link)
+    for _ in range(2):  # first the target is missing, then it exists
+        r = raw(["--report", link, "-w", workdir, "--", "true"])
+        assert r.returncode == 0, r
+        assert os.path.islink(link)
+        with open(os.path.join(workdir, "real.json")) as f:
+            assert json.load(f)["exit"]["status"] == 0
+
+
+def test_closed_stderr_keeps_the_report_and_status(encapsulate, user, workdir, unique_name):
+    """A summary written into a closed pipe must not kill encapsulate before the report."""
+    report = os.path.join(workdir, "r.json")
+    script = "%s --report %s -w %s -- sh -c 'exec 2>/dev/null; echo > /etc/%s; exit 7' 2>&1 | true; echo ${PIPESTATUS[0]}" % (
+        encapsulate, report, workdir, unique_name)
+    r = subprocess.run(as_user(user, ["bash", "-c", script]), cwd=workdir, env=user_env(user),
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "7", r
+    with open(report) as f:
+        assert json.load(f)["exit"]["status"] == 7
