@@ -50,7 +50,11 @@ static void add_operation(struct options *options, enum setup_kind kind, const c
 		die("writable tree: empty path — give a directory, e.g. -w \"$PWD\"");
 	char *canonical = realpath(given, NULL);
 	if (canonical == NULL)
-		die_errno_hint("create it first or fix the path", "writable tree %s", given);
+		die_errno_hint(strchr(given, '/') == NULL && errno == ENOENT
+				       ? "create it first; or, if this is the command, name the "
+					 "writable trees first: encapsulate -w DIR -- COMMAND"
+				       : "create it first or fix the path",
+			       "writable tree %s", given);
 	struct stat status;
 	if (stat(canonical, &status) != 0)
 		die_errno("writable tree %s: stat", given);
@@ -68,6 +72,8 @@ static void add_operation(struct options *options, enum setup_kind kind, const c
 		.path = canonical,
 		.given = strdup(given),
 	};
+	if (grown[options->operation_count - 1].given == NULL)
+		die_errno("strdup");
 }
 
 /* The original form: "DIR|DIR|..."; empty items are skipped. */
@@ -100,8 +106,11 @@ static void sort_and_deduplicate(struct options *options)
 	size_t kept = 0;
 	for (size_t i = 0; i < options->operation_count; i++) {
 		if (kept > 0 && strcmp(options->operations[kept - 1].path,
-				       options->operations[i].path) == 0)
+				       options->operations[i].path) == 0) {
+			free(options->operations[i].path);
+			free(options->operations[i].given);
 			continue;
+		}
 		options->operations[kept++] = options->operations[i];
 	}
 	options->operation_count = kept;

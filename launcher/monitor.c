@@ -149,12 +149,22 @@ void monitor_run(struct sandbox *sandbox, struct event_store *store, struct comm
 		close(event_fd);
 	}
 	free(buffer);
-	close(sync_fd);
 	close(signal_fd);
 	sigprocmask(SIG_SETMASK, &original, NULL);
 
 	/* init relays the command's own wait status; without it (setup failed,
-	 * init killed) init's own status stands for the run. */
+	 * init killed) init's own status stands for the run.  The status may
+	 * still sit in the pair when init's SIGCHLD was read first. */
+	char message[1 + sizeof(int)];
+	if (!status_relayed && sync_open &&
+	    recv(sync_fd, message, sizeof message, MSG_DONTWAIT) == (ssize_t)sizeof message &&
+	    message[0] == SYNC_COMMAND_STATUS) {
+		int status;
+		memcpy(&status, message + 1, sizeof status);
+		end_from_status(end, status);
+		status_relayed = true;
+	}
 	if (!status_relayed)
 		end_from_status(end, init_status);
+	close(sync_fd);
 }

@@ -249,14 +249,17 @@ static bool is_pseudo_path(const char *path)
 	       strcmp(path, "/dev") == 0 || strcmp(path, "/proc") == 0;
 }
 
-static enum write_class classify(const struct event_store *store, const struct write_record *write)
+static enum write_class classify(const struct event_store *store, struct write_record *write)
 {
 	if (is_pseudo_path(write->path) || write->error == EEXIST)
 		return WRITE_IGNORED;
 	bool inside = record_is_writable(store, write->path);
 	/* A rename or link also writes its second name. */
-	if (inside && write->to != NULL && write->operation != OP_SYMLINK)
-		inside = record_is_writable(store, write->to) || is_pseudo_path(write->to);
+	if (inside && write->to != NULL && write->operation != OP_SYMLINK &&
+	    !record_is_writable(store, write->to) && !is_pseudo_path(write->to)) {
+		write->outside_is_to = true;
+		inside = false;
+	}
 	if (!inside)
 		return WRITE_VIOLATION;
 	return write->error == 0 ? WRITE_INSIDE : WRITE_IGNORED;
@@ -355,7 +358,10 @@ void record_event(struct event_store *store, const void *datagram, size_t length
 		break;
 	}
 	case EVENT_WRITE: {
-		if (count != 2 && count != 4) {
+		/* The resolved paths are absolute; anything else did not come
+		 * from the shim, and would break grouping by directory. */
+		if ((count != 2 && count != 4) || strings[1][0] != '/' ||
+		    (count == 4 && header.operation != OP_SYMLINK && strings[3][0] != '/')) {
 			store->malformed++;
 			return;
 		}

@@ -38,6 +38,8 @@ struct write_record {
 	char *to;            /* second path (rename, link: resolved; symlink: the target) */
 	size_t count;
 	enum write_class class;
+	bool outside_is_to; /* a violation only through `to` (rename or link from a
+			       writable tree to outside): `to` is what it names */
 };
 
 struct failed_exec {

@@ -36,11 +36,17 @@ static const char *errno_name(int error)
 
 /* ---- ordering ------------------------------------------------------------- */
 
+/* The path a record is listed under: the one outside the writable trees. */
+static const char *shown_path(const struct write_record *write)
+{
+	return write->outside_is_to ? write->to : write->path;
+}
+
 static int compare_writes(const void *a, const void *b)
 {
 	const struct write_record *x = *(const struct write_record *const *)a;
 	const struct write_record *y = *(const struct write_record *const *)b;
-	int order = strcmp(x->path, y->path);
+	int order = strcmp(shown_path(x), shown_path(y));
 	if (order != 0)
 		return order;
 	if (x->operation != y->operation)
@@ -71,6 +77,34 @@ static const struct write_record **collect(const struct event_store *store, enum
 #define SUMMARY_DIRECTORIES 12
 #define SUMMARY_PATHS_PER_DIRECTORY 6
 #define SUMMARY_COMMAND_WIDTH 60
+
+#define PRINTABLE_SIZE 1024
+
+/* `text` made safe for a terminal: control characters (a newline in a file
+ * name, an escape sequence in an argv) become \n, \t or \xNN, so the summary
+ * keeps its layout and cannot drive the terminal.  Cut to fit buffer. */
+static const char *printable(const char *text, char *buffer, size_t size)
+{
+	size_t used = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		char escape[8];
+		if (*p == '\n')
+			strcpy(escape, "\\n");
+		else if (*p == '\t')
+			strcpy(escape, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(escape, sizeof escape, "\\x%02x", *p);
+		else
+			escape[0] = (char)*p, escape[1] = '\0';
+		size_t length = strlen(escape);
+		if (used + length + 1 > size)
+			break;
+		memcpy(buffer + used, escape, length);
+		used += length;
+	}
+	buffer[used] = '\0';
+	return buffer;
+}
 
 /* "argv joined", cut to width with an ellipsis. */
 static void format_command(char *out, size_t size, const struct process_record *process)
@@ -121,10 +155,11 @@ static void print_writes(FILE *out, const struct event_store *store,
 {
 	size_t directories = 0;
 	for (size_t start = 0; start < count;) {
-		size_t dir_length = directory_length(list[start]->path);
+		const char *group = shown_path(list[start]);
+		size_t dir_length = directory_length(group);
 		size_t end = start, attempts = 0;
-		while (end < count && directory_length(list[end]->path) == dir_length &&
-		       strncmp(list[end]->path, list[start]->path, dir_length) == 0) {
+		while (end < count && directory_length(shown_path(list[end])) == dir_length &&
+		       strncmp(shown_path(list[end]), group, dir_length) == 0) {
 			attempts += list[end]->count;
 			end++;
 		}
@@ -136,8 +171,11 @@ static void print_writes(FILE *out, const struct event_store *store,
 				rest);
 			return;
 		}
-		fprintf(out, "  %.*s/  (%zu attempt%s)\n", (int)dir_length,
-			dir_length == 1 ? "" : list[start]->path, attempts, attempts == 1 ? "" : "s");
+		char text[3][PRINTABLE_SIZE];
+		snprintf(text[0], sizeof text[0], "%.*s", (int)dir_length, group);
+		fprintf(out, "  %s/  (%zu attempt%s)\n",
+			dir_length == 1 ? "" : printable(text[0], text[1], sizeof text[1]), attempts,
+			attempts == 1 ? "" : "s");
 		for (size_t i = start; i < end; i++) {
 			if (i - start == SUMMARY_PATHS_PER_DIRECTORY) {
 				fprintf(out, "      ... and %zu more\n", end - i);
@@ -150,12 +188,17 @@ static void print_writes(FILE *out, const struct event_store *store,
 			format_chain(chain, sizeof chain, store, process);
 			if (write->count > 1)
 				snprintf(count_text, sizeof count_text, " x%zu", write->count);
-			const char *name = write->path + (dir_length == 1 ? 1 : dir_length + 1);
+			/* the name inside the group, and the other end of a rename/link */
+			const char *name = shown_path(write) + (dir_length == 1 ? 1 : dir_length + 1);
+			const char *other = write->outside_is_to ? write->path : write->to;
 			fprintf(out, "      %-8s %-7s %s%s%s%s\n", operation_names[write->operation],
-				write->error ? errno_name(write->error) : "ok", name,
-				write->to != NULL ? " -> " : "", write->to != NULL ? write->to : "",
-				count_text);
-			fprintf(out, "               by %s   [%s]\n", command, chain);
+				write->error ? errno_name(write->error) : "ok",
+				printable(name, text[0], sizeof text[0]),
+				other == NULL ? "" : write->outside_is_to ? " <- " : " -> ",
+				other == NULL ? "" : printable(other, text[1], sizeof text[1]), count_text);
+			fprintf(out, "               by %s   [%s]\n",
+				printable(command, text[0], sizeof text[0]),
+				printable(chain, text[1], sizeof text[1]));
 		}
 		start = end;
 	}
@@ -180,9 +223,11 @@ static void print_untraced(FILE *out, const struct event_store *store)
 			fprintf(out, "      ... and %zu more (see --report)\n", count - SUMMARY_PATHS_PER_DIRECTORY);
 			break;
 		}
-		char chain[256];
+		char chain[256], text[2][PRINTABLE_SIZE];
 		format_chain(chain, sizeof chain, store, record_process(store, untraced->process));
-		fprintf(out, "      %-8s %s   [%s]\n", untraced->reason, untraced->path, chain);
+		fprintf(out, "      %-8s %s   [%s]\n", untraced->reason,
+			printable(untraced->path, text[0], sizeof text[0]),
+			printable(chain, text[1], sizeof text[1]));
 	}
 }
 
@@ -201,29 +246,34 @@ void report_summary(FILE *out, const struct options *options, const struct event
 	}
 	if (violation_count == 0) {
 		if (options->verbose)
-			fprintf(out, "encapsulate: no writes outside the writable trees (%zu processes "
+			fprintf(out, "encapsulate: no writes outside the writable trees (%zu process%s "
 				     "seen)\n",
-				store->process_count);
+				store->process_count, store->process_count == 1 ? "" : "es");
 		free(violations);
 		return;
 	}
-	size_t processes = 0;
+	size_t processes = 0, paths = 0;
 	int *seen = calloc(store->process_count + 1, sizeof *seen);
 	if (seen == NULL)
 		die_errno("calloc");
-	for (size_t i = 0; i < violation_count; i++)
+	for (size_t i = 0; i < violation_count; i++) {
 		if (!seen[violations[i]->process]++)
 			processes++;
+		if (i == 0 || strcmp(shown_path(violations[i]), shown_path(violations[i - 1])) != 0)
+			paths++;
+	}
 	free(seen);
 	fprintf(out,
 		"encapsulate: %zu write attempt%s outside the writable trees (%zu path%s, %zu "
 		"process%s):\n",
-		store->violation_total, store->violation_total == 1 ? "" : "s", violation_count,
-		violation_count == 1 ? "" : "s", processes, processes == 1 ? "" : "es");
+		store->violation_total, store->violation_total == 1 ? "" : "s", paths,
+		paths == 1 ? "" : "s", processes, processes == 1 ? "" : "es");
 	print_writes(out, store, violations, violation_count);
 	fprintf(out, "  writable:");
-	for (const char *const *tree = store->writable; *tree != NULL; tree++)
-		fprintf(out, " %s", *tree);
+	for (const char *const *tree = store->writable; *tree != NULL; tree++) {
+		char text[PRINTABLE_SIZE];
+		fprintf(out, " %s", printable(*tree, text, sizeof text));
+	}
 	if (options->report_path != NULL)
 		fprintf(out, "   report: %s", options->report_path);
 	fputc('\n', out);
@@ -328,6 +378,16 @@ static void json_open_flags(FILE *out, unsigned flags)
 	fputc(']', out);
 }
 
+/* "EROFS", or null for 0. */
+static void json_errno(FILE *out, int error)
+{
+	const char *name = errno_name(error);
+	if (name != NULL)
+		fprintf(out, "\"%s\"", name);
+	else
+		fputs("null", out);
+}
+
 static void json_writes(FILE *out, const struct write_record **list, size_t count)
 {
 	fputc('[', out);
@@ -346,11 +406,7 @@ static void json_writes(FILE *out, const struct write_record **list, size_t coun
 		else
 			fputs("[]", out);
 		fputs(", \"errno\": ", out);
-		const char *name = errno_name(write->error);
-		if (name != NULL)
-			fprintf(out, "\"%s\"", name);
-		else
-			fputs("null", out);
+		json_errno(out, write->error);
 		fprintf(out, ", \"process\": %d, \"count\": %zu}", write->process, write->count);
 	}
 	fputs(count ? "\n  ]" : "]", out);
@@ -406,8 +462,9 @@ static void json_report(FILE *out, const struct options *options, const struct e
 		json_string(out, failure->path);
 		fputs(", \"argv\": ", out);
 		json_string_array(out, failure->argv);
-		fprintf(out, ", \"errno\": \"%s\", \"process\": %d}", errno_name(failure->error),
-			failure->process);
+		fputs(", \"errno\": ", out);
+		json_errno(out, failure->error);
+		fprintf(out, ", \"process\": %d}", failure->process);
 	}
 	fputs(store->failed_exec_count ? "\n  ]" : "]", out);
 	fputs(",\n  \"untraced\": [", out);

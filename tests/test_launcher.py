@@ -865,3 +865,35 @@ def test_closed_stderr_keeps_the_report_and_status(encapsulate, user, workdir, u
     assert r.stdout.strip() == "7", r
     with open(report) as f:
         assert json.load(f)["exit"]["status"] == 7
+
+
+# ---- the summary's text ----------------------------------------------------------------------
+
+
+def test_summary_escapes_control_characters(run, unique_name):
+    """A file name with an escape sequence or a newline cannot drive the terminal or break lines."""
+    name = "/etc/%s-\x1b[31m-\n-x" % unique_name
+    r = run([PY, "-c", "import sys\ntry: open(sys.argv[1], 'w')\nexcept OSError: pass", name])
+    assert r.returncode == 0, r
+    assert "\x1b" not in r.stderr
+    assert "%s-\\x1b[31m-\\n-x" % unique_name in r.stderr
+    assert [v["path"] for v in r.report["violations"]] == [name]
+
+
+def test_summary_counts_paths_not_operations(run, unique_name):
+    r = run("touch /etc/%s 2>/dev/null; true" % unique_name)
+    assert r.returncode == 0, r
+    assert len(r.report["violations"]) >= 2  # open EROFS, then utime ENOENT
+    assert "(1 path, 1 process)" in r.stderr
+
+
+def test_rename_out_of_a_tree_is_listed_under_its_destination(run, workdir, unique_name):
+    r = run("echo x > f; mv f /usr/local/%s 2>/dev/null; true" % unique_name)
+    assert r.returncode == 0, r
+    destination = "/usr/local/%s" % unique_name
+    [rename] = r.violations(op="rename")
+    assert rename["path"] == os.path.join(workdir, "f") and rename["to"] == destination
+    assert rename["errno"] == "EXDEV"
+    assert "  /usr/local/  (" in r.stderr
+    assert "  %s/  (" % workdir not in r.stderr
+    assert not os.path.exists(destination)
