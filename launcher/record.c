@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "die.h"
 #include "record.h"
@@ -241,12 +242,34 @@ static void grow_writes(struct event_store *store)
 	store->write_capacity = capacity;
 }
 
-/* /dev and /proc hold devices and pseudo files (and the sandbox's own
- * private /dev/shm and /dev/mqueue); writing them changes nothing on disk. */
+static bool has_path_prefix(const char *path, const char *prefix)
+{
+	size_t length = strlen(prefix);
+	return strncmp(path, prefix, length) == 0 && (path[length] == '\0' || path[length] == '/');
+}
+
+/* Writes that change no file on the host (DESIGN.md, "Events"): the
+ * sandbox's own private /dev/shm and /dev/mqueue; a process's own /proc
+ * entries (/proc/self, /proc/<pid>: its fds, its attributes); and device
+ * nodes, FIFOs, sockets and the symlinks of /dev (/dev/null, /dev/tty,
+ * /dev/stdout), as the host shows them: /dev inside is the host's, bound
+ * read-only.  Anything else under /dev, /proc or /sys (mknod /dev/foo,
+ * /proc/sys/...) stays a violation. */
 static bool is_pseudo_path(const char *path)
 {
-	return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0 ||
-	       strcmp(path, "/dev") == 0 || strcmp(path, "/proc") == 0;
+	if (has_path_prefix(path, "/dev/shm") || has_path_prefix(path, "/dev/mqueue") ||
+	    has_path_prefix(path, "/proc/self") || has_path_prefix(path, "/proc/thread-self"))
+		return true;
+	if (strncmp(path, "/proc/", 6) == 0 && path[6] >= '0' && path[6] <= '9') {
+		const char *end = path + 6 + strspn(path + 6, "0123456789");
+		return *end == '\0' || *end == '/';
+	}
+	struct stat status;
+	if (strncmp(path, "/dev/", 5) == 0 && lstat(path, &status) == 0)
+		return S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode) ||
+		       S_ISFIFO(status.st_mode) || S_ISSOCK(status.st_mode) ||
+		       S_ISLNK(status.st_mode);
+	return false;
 }
 
 static enum write_class classify(const struct event_store *store, struct write_record *write)

@@ -83,10 +83,26 @@ static void mount_proc(void)
 	const char *target = NEW_ROOT "/proc";
 	if (!is_directory(target))
 		return;
-	if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+	if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
 		warn("mount proc on /proc: %s — keeping the host's /proc, read-only; "
 		     "processes outside the sandbox stay visible",
 		     strerror(errno));
+		return;
+	}
+	/* The kernel's global knobs stay read-only, as bubblewrap keeps them:
+	 * a caller that is root keeps uid 0 inside, and uid 0 may write most of
+	 * /proc/sys (kernel.printk, vm.drop_caches...) without any capability,
+	 * since sysctl files check only their owner and mode. */
+	static const char *const global[] = { "sys", "sysrq-trigger", "irq", "bus" };
+	for (size_t i = 0; i < sizeof global / sizeof global[0]; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", target, global[i]);
+		struct stat status;
+		if (stat(path, &status) != 0)
+			continue;
+		mount_or_die(path, path, NULL, MS_BIND | MS_REC, NULL);
+		make_view_readonly(path);
+	}
 }
 
 /* Private POSIX shared memory and message queues: the new ipc namespace

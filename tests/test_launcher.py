@@ -897,3 +897,27 @@ def test_rename_out_of_a_tree_is_listed_under_its_destination(run, workdir, uniq
     assert "  /usr/local/  (" in r.stderr
     assert "  %s/  (" % workdir not in r.stderr
     assert not os.path.exists(destination)
+
+
+def test_kernel_knobs_in_proc_are_read_only(run):
+    """uid 0 may write most of /proc/sys without capabilities: inside, /proc/sys
+    is read-only (the test writes back the current value, so a failure changes nothing)."""
+    with open("/proc/sys/kernel/printk") as f:
+        current = f.read().split()[0]
+    r = run([PY, "-c", "import sys, errno\ntry:\n    open('/proc/sys/kernel/printk', 'w').write(sys.argv[1])\n"
+             "    print('written')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n"
+             "open('/proc/self/comm', 'w').write('renamed')\nprint(open('/proc/self/comm').read().strip())",
+             current])
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["EROFS", "renamed"], r
+    [v] = r.violations(path="/proc/sys/kernel/printk")
+    assert v["errno"] == "EROFS"
+    assert not r.violations(path="/proc/self/comm")
+
+
+def test_devices_are_not_violations_but_new_nodes_in_dev_are(run, unique_name):
+    r = run("echo > /dev/null; echo > /dev/stdout; mkfifo /dev/%s 2>/dev/null; touch /dev/shm/x; true"
+            % unique_name)
+    assert r.returncode == 0, r
+    assert [v["path"] for v in r.report["violations"]] == ["/dev/%s" % unique_name]
+    assert not os.path.exists("/dev/%s" % unique_name)
