@@ -38,12 +38,32 @@ bool shim_active;
 bool shim_real_resolved;
 
 /* The monitor's address, and our socket.  The descriptor sits high (see
- * event_socket_open) so that shells redirecting low numbers never hit it;
- * if a program closes or reuses it anyway, the next send fails with EBADF
- * or ENOTSOCK and a fresh socket is made. */
+ * event_socket_open) so that shells redirecting low numbers never hit it.
+ * A program may still close the number and reuse it for its own socket (a
+ * connected TCP or SEQPACKET socket would take our datagram as its data),
+ * so the socket is known by descriptor AND inode, packed into one atomic
+ * word, and checked with fstat(2) before every send. */
 static struct sockaddr_un monitor_address;
 static socklen_t monitor_address_length;
-static atomic_int event_fd = -1;
+static _Atomic uint64_t event_socket = UINT64_MAX; /* fd << 32 | low 32 bits of inode */
+
+static uint64_t socket_identity(int fd, ino_t inode)
+{
+	return (uint64_t)(uint32_t)fd << 32 | (uint32_t)inode;
+}
+
+/* The descriptor of our socket if `identity` still names it, else -1. */
+static int socket_still_ours(uint64_t identity)
+{
+	if (identity == UINT64_MAX)
+		return -1;
+	int fd = (int)(identity >> 32);
+	struct stat status;
+	if (fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode) ||
+	    (uint32_t)status.st_ino != (uint32_t)identity)
+		return -1;
+	return fd;
+}
 
 /* The entries exec wrappers put back into an environment that lost them,
  * captured at load because the program may unsetenv() them later. */
@@ -62,23 +82,30 @@ void shim_resolve_real(void)
 	errno = saved_errno;
 }
 
-/* Returns a new socket for events at a descriptor >= 900 when the limit
- * allows, close-on-exec (the next image opens its own), or -1. */
-static int event_socket_open(void)
+/* Opens a new socket for events at a descriptor >= 900 when the limit
+ * allows, close-on-exec (the next image opens its own); returns its
+ * identity, or UINT64_MAX. */
+static uint64_t event_socket_open(void)
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -1;
+		return UINT64_MAX;
 	int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
 	if (high >= 0) {
 		close(fd);
 		fd = high;
 	}
-	return fd;
+	struct stat status;
+	if (fstat(fd, &status) != 0) {
+		close(fd);
+		return UINT64_MAX;
+	}
+	return socket_identity(fd, status.st_ino);
 }
 
 /* Sends one datagram made of `iov`; retries on EINTR; replaces a socket the
- * program closed or reused.  Gives up silently when the monitor is gone. */
+ * program closed or reused (never closing what is now the program's).
+ * Gives up silently when the monitor is gone. */
 static void event_send(struct iovec *iov, int iov_count)
 {
 	struct msghdr message = {
@@ -88,15 +115,21 @@ static void event_send(struct iovec *iov, int iov_count)
 		.msg_iovlen = (size_t)iov_count,
 	};
 	for (int attempt = 0; attempt < 3; attempt++) {
-		int fd = atomic_load(&event_fd);
+		uint64_t identity = atomic_load(&event_socket);
+		int fd = socket_still_ours(identity);
 		if (fd < 0) {
-			int fresh = event_socket_open();
-			if (fresh < 0)
+			uint64_t fresh = event_socket_open();
+			if (fresh == UINT64_MAX)
 				return;
-			if (!atomic_compare_exchange_strong(&event_fd, &fd, fresh))
-				close(fresh); /* another thread was first; fd holds its socket */
-			else
-				fd = fresh;
+			if (atomic_compare_exchange_strong(&event_socket, &identity, fresh)) {
+				identity = fresh;
+			} else {
+				close((int)(fresh >> 32)); /* another thread was first */
+				identity = atomic_load(&event_socket);
+			}
+			fd = socket_still_ours(identity);
+			if (fd < 0)
+				continue;
 		}
 		ssize_t sent;
 		do
@@ -104,22 +137,9 @@ static void event_send(struct iovec *iov, int iov_count)
 		while (sent < 0 && errno == EINTR);
 		if (sent >= 0)
 			return;
-		switch (errno) {
-		case EBADF:
-		case ENOTSOCK:
-		case EISCONN:
-		case EINVAL:
-		case EOPNOTSUPP:
-		case EPROTOTYPE:
-		case EAFNOSUPPORT:
-		case EDESTADDRREQ:
-			/* Not our socket any more: forget the number, never close it
-			 * (it may be the program's). */
-			atomic_compare_exchange_strong(&event_fd, &fd, -1);
-			continue;
-		default:
+		if (errno != EBADF && errno != ENOTSOCK)
 			return; /* ECONNREFUSED, ENOENT: the monitor is gone */
-		}
+		atomic_compare_exchange_strong(&event_socket, &identity, UINT64_MAX);
 	}
 }
 
@@ -683,7 +703,7 @@ __attribute__((constructor)) static void shim_load(int argc, char **argv, char *
 	size_t name_length = strlen(socket_name);
 	memcpy(monitor_address.sun_path + 1, socket_name, name_length);
 	monitor_address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name_length);
-	atomic_store(&event_fd, event_socket_open());
+	atomic_store(&event_socket, event_socket_open());
 	shim_active = true;
 
 	report_process(argc, argv);

@@ -451,3 +451,29 @@ def test_dotdot_and_symlinks_in_the_parent_are_resolved(run, user, workdir, uniq
     assert writes == {("open", os.path.join(tree, "d")), ("open", os.path.join(tree, "e")),
                       ("open", os.path.join(tree, "sub", "f"))}, r.report["writes"]
     assert sorted(os.listdir(out)) == ["in", "rel"]
+
+
+def test_a_reused_event_descriptor_never_receives_events(run, unique_name):
+    """A program that puts its own connected socket on the shim's descriptor
+    number must not get our datagrams as its data; the event still arrives."""
+    target = "/etc/%s" % unique_name
+    script = (
+        "import os, socket\n"
+        "ours = [int(n) for n in os.listdir('/proc/self/fd') if int(n) >= 900]\n"
+        "assert ours, 'the shim keeps its socket at 900 or above'\n"
+        "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+        "for fd in ours:\n"
+        "    os.dup2(a.fileno(), fd)\n"
+        "try:\n"
+        "    open(%r, 'w')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "b.setblocking(False)\n"
+        "try:\n"
+        "    print('leaked', len(b.recv(65536)))\n"
+        "except BlockingIOError:\n"
+        "    print('clean')\n" % target)
+    r = run(["/usr/bin/python3", "-c", script])
+    assert r.returncode == 0, r
+    assert r.stdout.strip() == "clean"
+    assert [v["path"] for v in r.violations(op="open")] == [target]
