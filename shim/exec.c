@@ -53,6 +53,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	announce_untraced(AT_FDCWD, path, false, 0, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execve(path, argv, environment);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(path, argv, errno);
 	return result;
 }
@@ -71,6 +72,7 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	announce_untraced(AT_FDCWD, file, true, 0, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execvpe(file, argv, environment);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(file, argv, errno);
 	return result;
 }
@@ -89,6 +91,7 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	announce_untraced(fd, "", false, AT_EMPTY_PATH, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_fexecve(fd, argv, environment);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec("", argv, errno);
 	return result;
 }
@@ -103,6 +106,7 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *
 	announce_untraced(dirfd, path, false, flags, argv);
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int result = real_execveat(dirfd, path, argv, environment, flags);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(path, argv, errno);
 	return result;
 }
@@ -168,6 +172,7 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 	pid_t child = -1;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawn(&child, path, actions, attributes, argv, environment);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	if (error != 0)
 		shim_report_exec(path, argv, error);
 	else if (reason != NULL)
@@ -188,6 +193,7 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 	pid_t child = -1;
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawnp(&child, file, actions, attributes, argv, environment);
+	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	if (error != 0)
 		shim_report_exec(file, argv, error);
 	else if (reason != NULL)

@@ -555,6 +555,29 @@ static void scan_environment(char *const envp[], struct environment_scan *scan)
 	}
 }
 
+void shim_environment_release(char *const *environment, char *const envp[], char **storage,
+			      const char *text)
+{
+	if (environment == envp)
+		return;
+	int saved_errno = errno;
+	size_t count = 0;
+	while (SHIM_OPAQUE(envp) != NULL && envp[count] != NULL)
+		count++;
+	for (size_t i = 0; environment[i] != NULL; i++) {
+		const char *entry = environment[i];
+		bool ours = entry == text || entry == preload_entry || entry == socket_entry ||
+			    entry == shim_entry;
+		for (size_t j = 0; !ours && j < count; j++)
+			ours = entry == envp[j];
+		if (!ours) /* an LD_PRELOAD entry too long for the stack */
+			munmap((void *)entry, strlen(entry) + 1);
+	}
+	if (environment != (char *const *)storage)
+		munmap((void *)environment, (count + 4) * sizeof(char *));
+	errno = saved_errno;
+}
+
 bool shim_environment_needed(char *const envp[], size_t *entries, size_t *text_size)
 {
 	static char *const empty[] = { NULL };

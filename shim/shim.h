@@ -111,7 +111,7 @@ bool shim_environment_needed(char *const envp[], size_t *entries, size_t *text_s
 /* Returns envp if it already carries LD_PRELOAD with the shim and the
  * shim's variables; otherwise a copy with them added, built in `storage`
  * (capacity entries) or, when that is too small, in fresh anonymous pages
- * (mmap(2); they are left to the exec).  Never modifies envp or environ.
+ * (mmap(2); SHIM_RELEASE_ENVIRONMENT unmaps them when the call returns).  Never modifies envp or environ.
  * `text` holds the rebuilt LD_PRELOAD entry.  Returns envp unchanged when the
  * shim is inactive or no memory can be had (the exec then goes on, untraced,
  * rather than failing). */
@@ -120,7 +120,7 @@ char *const *shim_environment(char *const envp[], char **storage, size_t capacit
 
 /* Environments up to this many entries are copied on the stack by the exec
  * wrappers; room for "LD_PRELOAD=<shim> <user's preloads>" there. */
-#define SHIM_ENVIRONMENT_ON_STACK 48
+#define SHIM_ENVIRONMENT_ON_STACK 128
 #define SHIM_PRELOAD_TEXT_ON_STACK 512
 
 /* Declares the storage shim_environment() may use, and `name` pointing at the
@@ -131,6 +131,14 @@ char *const *shim_environment(char *const envp[], char **storage, size_t capacit
 	char *const *name =                                                                        \
 		shim_environment((envp), environment_storage_, SHIM_ENVIRONMENT_ON_STACK,          \
 				 preload_text_, sizeof preload_text_)
+
+/* Unmaps what shim_environment() mapped for `name`, once the exec failed or
+ * the spawn returned (after a successful exec nothing is left to free).
+ * Keeps errno. */
+#define SHIM_RELEASE_ENVIRONMENT(name, envp)                                                       \
+	shim_environment_release((name), (envp), environment_storage_, preload_text_)
+void shim_environment_release(char *const *environment, char *const envp[], char **storage,
+			      const char *text);
 
 /* True when open flags can change the filesystem (open(2)): write access,
  * creation, truncation, append or an unnamed temporary file. */
