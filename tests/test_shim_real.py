@@ -498,3 +498,47 @@ def test_spawning_with_a_large_environment_leaks_no_memory(run):
     r = run(["/usr/bin/python3", "-c", script], timeout=300)
     assert r.returncode == 0, r
     assert int(r.stdout) < 1024, "VmSize grew by %s KiB" % r.stdout.strip()
+
+
+ENVIRON_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+extern char **environ;
+static size_t count(void) { size_t n = 0; while (environ[n]) n++; return n; }
+int main(void)
+{
+	char **before = environ;
+	size_t entries = count();
+	char *argv[] = { "x", NULL }, *envp[] = { NULL };
+	execve("/nonexistent/program", argv, envp);   /* fails; the shim built an envp */
+	printf("%d %d %s\n", environ == before, count() == entries,
+	       getenv("LD_PRELOAD") ? "kept" : "lost");
+	unsetenv("LD_PRELOAD");
+	if (system("true") != 0)
+		return 3;
+	printf("%s\n", getenv("LD_PRELOAD") ? "put back into environ" : "still unset");
+	return 0;
+}
+"""
+
+
+def test_exec_wrappers_never_modify_environ(run, workdir):
+    """The shim hands the shim's variables to the exec, never to the caller's environ."""
+    program = compile_c(workdir, "environ", ENVIRON_PROGRAM)
+    r = run([program])
+    assert r.returncode == 0, r
+    assert r.stdout.splitlines() == ["1 1 kept", "still unset"], r
+
+
+def test_a_users_own_preload_is_kept(run, unique_name):
+    """A program that sets LD_PRELOAD to a library of its own keeps it, with
+    the shim put in front so that its children stay traced."""
+    own = "/lib/x86_64-linux-gnu/libm.so.6"
+    target = "/etc/%s" % unique_name
+    r = run(["env", "LD_PRELOAD=%s" % own, "sh", "-c",
+             'echo "$LD_PRELOAD"; touch %s 2>/dev/null; true' % target])
+    assert r.returncode == 0, r
+    entries = r.stdout.split()
+    assert entries[-1] == own and len(entries) == 2 and entries[0].endswith("libencapsulate.so"), r
+    assert [v["path"] for v in r.violations(op="open")] == [target]
