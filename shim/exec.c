@@ -9,7 +9,9 @@
  * the caller's environment, or a copy with LD_PRELOAD and the shim's
  * variables put back when the caller dropped them (env -i, envp = {NULL}).
  * A failed exec is reported with its errno; a successful one is announced by
- * the new image's own process record.
+ * the new image's own process record.  posix_spawn and posix_spawnp also
+ * report the write-opens of their file actions (file_actions.c): the child
+ * makes them where no wrapper sees them.
  *
  * Safe in a vfork(2) child and on an 8 KiB clone(2) stack: the environment
  * copy lives in a small stack array (mmap(2) for large environments), and
@@ -173,6 +175,7 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawn(&child, path, actions, attributes, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
+	shim_report_file_actions(actions, error);
 	if (error != 0)
 		shim_report_exec(path, argv, error);
 	else if (reason != NULL)
@@ -194,6 +197,7 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 	WITH_SHIM_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawnp(&child, file, actions, attributes, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
+	shim_report_file_actions(actions, error);
 	if (error != 0)
 		shim_report_exec(file, argv, error);
 	else if (reason != NULL)

@@ -401,8 +401,11 @@ static __attribute__((noinline)) void send_write(struct event_header *header, co
 	event_send(iov, count);
 }
 
-void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
-		       const char *path2, bool follow, unsigned open_flags, int result, int error)
+/* shim_report_write(), and shim_report_spawn_open() with `by_result` false:
+ * the result of an open is then no descriptor of this process. */
+static void report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
+			 const char *path2, bool follow, unsigned open_flags, int result, int error,
+			 bool by_result)
 {
 	if (!shim_active || SHIM_OPAQUE(path) == NULL)
 		return;
@@ -422,8 +425,8 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 	char resolved[PATH_MAX], scratch[PATH_MAX];
 	/* An open that succeeded names its file exactly through its descriptor
 	 * (mkdtemp, an OP_MKSTEMP without open flags, returns none). */
-	bool by_descriptor = operation == OP_OPEN || operation == OP_CREAT ||
-			     (operation == OP_MKSTEMP && open_flags != 0);
+	bool by_descriptor = by_result && (operation == OP_OPEN || operation == OP_CREAT ||
+					   (operation == OP_MKSTEMP && open_flags != 0));
 	if (by_descriptor) {
 		if (result < 0 || read_fd_path(result, resolved, sizeof resolved) <= 0 ||
 		    resolved[0] != '/')
@@ -448,6 +451,18 @@ void shim_report_write(enum event_operation operation, int dirfd, const char *pa
 
 	send_write(&header, path, resolved, dirfd2, path2, scratch);
 	errno = saved_errno;
+}
+
+void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
+		       const char *path2, bool follow, unsigned open_flags, int result, int error)
+{
+	report_write(operation, dirfd, path, dirfd2, path2, follow, open_flags, result, error, true);
+}
+
+void shim_report_spawn_open(const char *path, unsigned open_flags, int result, int error)
+{
+	report_write(OP_OPEN, AT_FDCWD, path, AT_FDCWD, NULL, true, open_flags, result, error,
+		     false);
 }
 
 void shim_report_exec(const char *path, char *const argv[], int error)

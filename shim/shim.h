@@ -81,6 +81,21 @@ extern bool shim_active;
 void shim_report_write(enum event_operation operation, int dirfd, const char *path, int dirfd2,
 		       const char *path2, bool follow, unsigned open_flags, int result, int error);
 
+/* Reports an open that a posix_spawn child made for the caller (a
+ * posix_spawn_file_actions_addopen action): like shim_report_write(OP_OPEN,
+ * AT_FDCWD, path, ...), but `result` (0 or -1) is no descriptor of this
+ * process, so the path is resolved by name against the current cwd.  Keeps
+ * errno. */
+void shim_report_spawn_open(const char *path, unsigned open_flags, int result, int error);
+
+/* posix_spawn_file_actions_addopen(3) opens happen in the child, through
+ * calls the shim cannot see: file_actions.c remembers the write-opens of
+ * each actions object, and the posix_spawn wrappers call this after the
+ * real spawn (`error` its result) to report them.  Takes the bookkeeping
+ * lock only when some actions object has a write-open, and never while
+ * reporting.  Keeps errno. */
+void shim_report_file_actions(const posix_spawn_file_actions_t *actions, int error);
+
 /* Reports a failed exec of `path` with its argv (may be NULL) and errno.
  * Keeps errno. */
 void shim_report_exec(const char *path, char *const argv[], int error);

@@ -528,9 +528,10 @@ static int stream_fd(FILE *stream)
 		return result;                                                                     \
 	}
 
-/* Exec, shell and syscall rows are hand-written in exec.c, spawn.c and
- * syscall.c. */
+/* Exec, shell, file action and syscall rows are hand-written in exec.c,
+ * spawn.c, file_actions.c and syscall.c. */
 #define WRAP_EXEC(name, operation)
+#define WRAP_FILE_ACTION(name, operation)
 #define WRAP_SHELL(name, operation)
 #define WRAP_SYSCALL(name, operation)
 

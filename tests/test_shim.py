@@ -2,8 +2,8 @@
 
 tests/programs/shimcall.c calls ONE named libc function with arguments from
 argv and prints "rc=<value> errno=<NAME>".  Every row of shim/interpose.def
-has a case in WRITE_CASES or EXEC_CASES below (tests/test_shim_table.py
-checks that), and is exercised through that exact symbol: shimcall is built
+has a case in WRITE_CASES, EXEC_CASES, FILE_ACTION_CASES, SHELL_CASES or
+SYSCALL_CASES below (tests/test_shim_table.py checks that), and is exercised through that exact symbol: shimcall is built
 with -U_FORTIFY_SOURCE -O0 and calls __open_2 & co. by name.
 
 Each write case runs twice in the same sandbox: under the shim, and again
@@ -800,6 +800,107 @@ def test_mkdir_p_from_make(run, user, workdir, cleanup, unique_name):
     assert process["argv"] == ["mkdir", "-p", top + "/x"]
     assert any(p["argv"][:1] == ["make"] for p in parent_chain(r, process))
     assert not os.path.exists(top)
+
+
+# ---- posix_spawn file actions ------------------------------------------------------------
+#
+# glibc's spawn child opens the posix_spawn_file_actions_addopen files through
+# its internal open: the shim remembers the write-opens of each actions object
+# and the posix_spawn wrappers report them for the caller.  symbol ->
+# (shimcall arguments after the symbol's own name, the path expected in the
+# one violation).  {D} and {N} as in WRITE_CASES.  The init and destroy rows
+# add a write-open of {D}/old first, then reuse the object (same address) for
+# {N}: only {N} may be reported.
+
+FILE_ACTION_CASES = {
+    "posix_spawn_file_actions_addopen": (["{N}", "O_WRONLY|O_CREAT"], "{N}"),
+    "posix_spawn_file_actions_init": (["{D}/old", "O_WRONLY|O_CREAT", "{N}", "O_WRONLY|O_CREAT"],
+                                      "{N}"),
+    "posix_spawn_file_actions_destroy": (["{D}/old", "O_WRONLY|O_CREAT", "{N}",
+                                          "O_WRONLY|O_CREAT"], "{N}"),
+}
+
+EROFS = 30
+
+
+@pytest.mark.parametrize("function", sorted(FILE_ACTION_CASES))
+def test_file_action_outside_is_a_violation(run, user, shimcall, outside, function):
+    arguments, path = FILE_ACTION_CASES[function]
+    argv = [function] + [expand(a, outside) for a in arguments]
+    r = run("%s; %s" % (quote([shimcall] + argv), quote([shimcall, "--noshim"] + argv)))
+    assert r.returncode == 0, r
+    # The spawn fails in the child's open, exactly as without the shim.
+    assert parse_results(r.stdout) == [(EROFS, "EROFS")] * 2, r
+    [caller] = shim_processes(r, function)
+    violations, writes = events_of(r, [caller["id"]])
+    assert writes == [] and noshim_events(r) == ([], []), r
+    [v] = violations
+    assert (v["op"], v["path"], v["errno"], v["flags"], v["count"]) == (
+        "open", expand(path, outside), "EROFS", ["O_WRONLY", "O_CREAT"], 1)
+    assert len(r.report["violations"]) == 1, r
+    assert sorted(os.listdir(outside)) == ["dir", "file"]
+
+
+@pytest.mark.parametrize("function", ["spawn_addopen", "spawnp_addopen"])
+def test_addopen_inside_lands_in_writes(run, user, shimcall, workdir, function):
+    target = os.path.join(workdir, "made")
+    r = run(quote([shimcall, function, target, "O_WRONLY|O_CREAT|O_TRUNC"]),
+            env=exec_env(shimcall))
+    assert r.returncode == 0, r
+    assert parse_results(r.stdout) == [(0, "0")] and "child status=0" in r.stdout, r
+    assert os.path.isfile(target)
+    [caller] = shim_processes(r, function)
+    assert r.report["violations"] == [], r
+    [w] = r.report["writes"]
+    assert (w["op"], w["path"], w["errno"], w["flags"], w["process"]) == (
+        "open", target, None, ["O_WRONLY", "O_CREAT", "O_TRUNC"], caller["id"])
+    assert r.report["failed_execs"] == []
+
+
+def test_addopen_outside_through_posix_spawnp(run, user, shimcall, outside):
+    target = os.path.join(outside, "new")
+    argv = ["spawnp_addopen", target, "O_RDWR|O_CREAT|O_EXCL"]
+    r = run("%s; %s" % (quote([shimcall] + argv), quote([shimcall, "--noshim"] + argv)),
+            env=exec_env(shimcall))
+    assert parse_results(r.stdout) == [(EROFS, "EROFS")] * 2, r
+    [v] = r.report["violations"]
+    assert (v["op"], v["path"], v["errno"], v["flags"]) == (
+        "open", target, "EROFS", ["O_RDWR", "O_CREAT", "O_EXCL"])
+
+
+def test_addopen_relative_path_is_resolved_against_the_cwd(run, user, shimcall, workdir):
+    sub = os.path.join(workdir, "sub")
+    os.mkdir(sub)
+    os.chmod(sub, 0o777)
+    r = run(quote([shimcall, "-C", sub, "spawn_addopen", "../made", "O_WRONLY|O_CREAT"]))
+    assert parse_results(r.stdout) == [(0, "0")], r
+    [w] = r.report["writes"]
+    assert (w["op"], w["path"]) == ("open", os.path.join(workdir, "made"))
+
+
+@pytest.mark.parametrize("function", ["spawn_addopen", "spawnp_addopen"])
+def test_read_only_addopen_is_no_event(run, user, shimcall, function):
+    r = run(quote([shimcall, function, "/etc/passwd", "O_RDONLY"]), env=exec_env(shimcall))
+    assert parse_results(r.stdout) == [(0, "0")] and "child status=0" in r.stdout, r
+    assert r.report["violations"] == [] and r.report["writes"] == [], r
+
+
+@pytest.mark.parametrize("function", ["spawn_reuse", "spawn_reinit"])
+def test_reused_actions_report_only_their_own_opens(run, user, shimcall, workdir, outside,
+                                                    function):
+    """An object destroyed (or initialised again) and reused at the same
+    address: the write-open of its first life is never reported."""
+    old = os.path.join(outside, "old")
+    new = os.path.join(workdir, "new")
+    r = run(quote([shimcall, function, old, "O_WRONLY|O_CREAT", new, "O_WRONLY|O_CREAT"]))
+    assert parse_results(r.stdout) == [(0, "0")], r
+    assert r.report["violations"] == [], r
+    [w] = r.report["writes"]
+    assert (w["op"], w["path"], w["errno"]) == ("open", new, None)
+    # and a read-only second life reports nothing at all
+    r = run(quote([shimcall, function, old, "O_WRONLY|O_CREAT", "/etc/passwd", "O_RDONLY"]))
+    assert parse_results(r.stdout) == [(0, "0")], r
+    assert r.report["violations"] == [] and r.report["writes"] == [], r
 
 
 # ---- system, popen, pclose ------------------------------------------------------------

@@ -4,7 +4,9 @@ symbol.
 The rows are parsed from the table itself (the same sed pattern the Makefile
 uses for the export list).  A symbol passes when it is a key of
 test_shim.WRITE_CASES (the write entry points: outside and inside) or of
-both test_shim.EXEC_CASES and test_shim.EXEC_FAILURES (exec and spawn), when
+both test_shim.EXEC_CASES and test_shim.EXEC_FAILURES (exec and spawn), of
+test_shim.SHELL_CASES, test_shim.FILE_ACTION_CASES (posix_spawn's file
+actions) or test_shim.SYSCALL_CASES, when
 shimcall.c calls it by name, and when the built shimcall imports that very
 symbol (no fortify or inline redirection to another one).
 """
@@ -47,7 +49,7 @@ def test_every_case_is_a_row():
     symbols = {name for _, name, _ in ROWS}
     stale = (set(test_shim.WRITE_CASES) | set(test_shim.EXEC_CASES)
              | set(test_shim.EXEC_FAILURES) | set(test_shim.SHELL_CASES)
-             | set(test_shim.SYSCALL_CASES)) - symbols
+             | set(test_shim.SYSCALL_CASES) | set(test_shim.FILE_ACTION_CASES)) - symbols
     assert not stale
 
 
@@ -60,6 +62,10 @@ def test_row_has_a_test(shape, name, operation):
     elif shape == "SHELL":
         assert operation == "OP_EXEC"
         assert name in test_shim.SHELL_CASES, "%s: no case in test_shim.SHELL_CASES" % name
+    elif shape == "FILE_ACTION":
+        assert operation == "OP_OPEN"
+        assert name in test_shim.FILE_ACTION_CASES, \
+            "%s: no case in test_shim.FILE_ACTION_CASES" % name
     elif shape == "SYSCALL":
         assert name in test_shim.SYSCALL_CASES, "%s: no case in test_shim.SYSCALL_CASES" % name
     else:

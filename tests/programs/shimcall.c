@@ -49,6 +49,21 @@
  *                           LENGTH, chmod PATH MODE, fchownat DIR PATH UID GID
  *                           FLAGS, utimensat DIR PATH FLAGS, setxattr PATH NAME
  *                           VALUE, execve PATH ARGV... (envp = {NULL})
+ *   spawn_addopen PATH FLAGS [MODE]
+ *                           posix_spawn_file_actions_init, _addopen(fd 3,
+ *                           PATH, FLAGS, MODE or 0644), posix_spawn of
+ *                           /bin/true with them, _destroy; prints "child
+ *                           status=<n>" on success, rc and errno are the
+ *                           spawn's error number (also named
+ *                           posix_spawn_file_actions_addopen)
+ *   spawnp_addopen PATH FLAGS [MODE]   the same through posix_spawnp("true")
+ *   spawn_reuse OLD FLAGS NEW FLAGS    one actions object (same address):
+ *                           init, addopen OLD, destroy, init, addopen NEW,
+ *                           spawn /bin/true, destroy (also named
+ *                           posix_spawn_file_actions_destroy)
+ *   spawn_reinit OLD FLAGS NEW FLAGS   the same without the first destroy:
+ *                           init again over a used object (also named
+ *                           posix_spawn_file_actions_init)
  *   vfork-exec FILE PATH ARGV...   vfork(); the child opens FILE
  *                           O_WRONLY|O_CREAT, then execve(PATH, ARGV, {NULL});
  *                           the parent prints "child status=<n>"
@@ -352,6 +367,52 @@ static long call_syscall(const char *name, char **a, int argc)
 	}
 	usage("unknown syscall");
 	return -1;
+}
+
+/* posix_spawn(p) of true with `actions`; prints the child's status on
+ * success; returns the spawn's error number. */
+static int spawn_true(int search, const posix_spawn_file_actions_t *actions)
+{
+	static char *true_argv[] = { "true", NULL };
+	pid_t pid = -1;
+	int error = search ? posix_spawnp(&pid, "true", actions, NULL, true_argv, environ)
+			   : posix_spawn(&pid, "/bin/true", actions, NULL, true_argv, environ);
+	if (error == 0) {
+		int status;
+		if (waitpid(pid, &status, 0) < 0)
+			status = -1;
+		printf("child status=%d\n", status);
+	}
+	return error;
+}
+
+/* One actions object for spawn_reuse and spawn_reinit, at a fixed address. */
+static posix_spawn_file_actions_t reused_actions;
+
+static int spawn_with_addopen(int search, const char *path, int flags, mode_t mode)
+{
+	posix_spawn_file_actions_t actions;
+	if (posix_spawn_file_actions_init(&actions) != 0 ||
+	    posix_spawn_file_actions_addopen(&actions, 3, path, flags, mode) != 0)
+		usage("posix_spawn_file_actions");
+	int error = spawn_true(search, &actions);
+	posix_spawn_file_actions_destroy(&actions);
+	return error;
+}
+
+static int spawn_after_reuse(int destroy, char **a)
+{
+	if (posix_spawn_file_actions_init(&reused_actions) != 0 ||
+	    posix_spawn_file_actions_addopen(&reused_actions, 3, a[0], flags_of(a[1]), 0644) != 0)
+		usage("posix_spawn_file_actions");
+	if (destroy)
+		posix_spawn_file_actions_destroy(&reused_actions);
+	if (posix_spawn_file_actions_init(&reused_actions) != 0 ||
+	    posix_spawn_file_actions_addopen(&reused_actions, 3, a[2], flags_of(a[3]), 0644) != 0)
+		usage("posix_spawn_file_actions");
+	int error = spawn_true(0, &reused_actions);
+	posix_spawn_file_actions_destroy(&reused_actions);
+	return error;
 }
 
 static char **clone_argv;
@@ -722,6 +783,20 @@ int main(int argc, char **argv)
 		/* posix_spawn returns the error number; errno is not its result. */
 		rc = spawn_error;
 		error = spawn_error;
+	} else if (strcmp(function, "spawn_addopen") == 0 || strcmp(function, "spawnp_addopen") == 0 ||
+		   strcmp(function, "posix_spawn_file_actions_addopen") == 0) {
+		NEED(2);
+		mode_t mode = argc > 2 ? (mode_t)number(a[2]) : 0644;
+		rc = error = spawn_with_addopen(strcmp(function, "spawnp_addopen") == 0, a[0],
+						flags_of(a[1]), mode);
+	} else if (strcmp(function, "spawn_reuse") == 0 ||
+		   strcmp(function, "posix_spawn_file_actions_destroy") == 0) {
+		NEED(4);
+		rc = error = spawn_after_reuse(1, a);
+	} else if (strcmp(function, "spawn_reinit") == 0 ||
+		   strcmp(function, "posix_spawn_file_actions_init") == 0) {
+		NEED(4);
+		rc = error = spawn_after_reuse(0, a);
 	} else if (strcmp(function, "system") == 0) {
 		CALL(system(argc > 0 ? a[0] : NULL));
 	} else if (strcmp(function, "popen") == 0 || strcmp(function, "pclose") == 0) {
