@@ -542,3 +542,20 @@ def test_a_users_own_preload_is_kept(run, unique_name):
     entries = r.stdout.split()
     assert entries[-1] == own and len(entries) == 2 and entries[0].endswith("libencapsulate.so"), r
     assert [v["path"] for v in r.violations(op="open")] == [target]
+
+
+def test_paths_resolve_through_proc_self_in_a_nested_pid_namespace(run, user, workdir):
+    """In a pid namespace of the build's own, getpid() is small and /proc/<it>
+    names another process of the sandbox: the shim must resolve through
+    /proc/self.  Here /proc/2 is the outer shell, whose cwd is elsewhere."""
+    if user == "root":
+        pytest.skip("mapping uid 0 in a nested user namespace needs CAP_SETFCAP, dropped inside")
+    probe = run(["unshare", "-Ur", "true"], report=False)
+    if probe.returncode != 0:
+        pytest.skip("no nested user namespaces here: %s" % probe.stderr.strip())
+    r = run("mkdir -p sub other; cd sub; "
+            "unshare -Ur -p -f sh -c 'cd ../other; echo $$; exec touch relative'")
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["1"]
+    paths = {w["path"] for w in r.report["writes"] if w["op"] == "open"}
+    assert paths == {os.path.join(workdir, "other", "relative")}, r.report["writes"]
