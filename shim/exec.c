@@ -13,10 +13,12 @@
  * report the write-opens of their file actions (file_actions.c): the child
  * makes them where no wrapper sees them.
  *
- * Safe in a vfork(2) child and on an 8 KiB clone(2) stack: the environment
- * copy lives in a small stack array (mmap(2) for large environments), and
- * nothing here allocates, locks or uses stdio.  The execl* argument vectors
- * are on the stack, as glibc's own execl builds them.
+ * The exec family is safe in a vfork(2) child and on an 8 KiB clone(2)
+ * stack: the environment copy lives in a small stack array (mmap(2) for
+ * large environments), and nothing allocates, locks or uses stdio.  The
+ * execl* argument vectors are on the stack, as glibc's own execl builds
+ * them.  posix_spawn, when its file actions open files for writing, takes
+ * file_actions.c's lock and about 12 KiB of stack to report them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,8 +29,6 @@
 #include "shim.h"
 
 extern char **environ;
-
-#define WITH_SHIM_ENVIRONMENT SHIM_WITH_ENVIRONMENT
 
 /* Room for the absolute name of a program found untraced. */
 #define UNTRACED_NAME_BYTES 512
@@ -53,7 +53,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		return -1;
 	}
 	announce_untraced(AT_FDCWD, path, false, 0, argv);
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int result = real_execve(path, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(path, argv, errno);
@@ -72,7 +72,7 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 		return -1;
 	}
 	announce_untraced(AT_FDCWD, file, true, 0, argv);
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int result = real_execvpe(file, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(file, argv, errno);
@@ -91,7 +91,7 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 		return -1;
 	}
 	announce_untraced(fd, "", false, AT_EMPTY_PATH, argv);
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int result = real_fexecve(fd, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec("", argv, errno);
@@ -106,7 +106,7 @@ SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *
 		return -1;
 	}
 	announce_untraced(dirfd, path, false, flags, argv);
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int result = real_execveat(dirfd, path, argv, environment, flags);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_exec(path, argv, errno);
@@ -172,7 +172,7 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 	const char *reason =
 		shim_untraced_reason(AT_FDCWD, path, false, 0, resolved, sizeof resolved);
 	pid_t child = -1;
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawn(&child, path, actions, attributes, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_file_actions(actions, error);
@@ -194,7 +194,7 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 	char resolved[UNTRACED_NAME_BYTES];
 	const char *reason = shim_untraced_reason(AT_FDCWD, file, true, 0, resolved, sizeof resolved);
 	pid_t child = -1;
-	WITH_SHIM_ENVIRONMENT(environment, envp);
+	SHIM_WITH_ENVIRONMENT(environment, envp);
 	int error = real_posix_spawnp(&child, file, actions, attributes, argv, environment);
 	SHIM_RELEASE_ENVIRONMENT(environment, envp);
 	shim_report_file_actions(actions, error);

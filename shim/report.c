@@ -164,11 +164,8 @@ static void iov_append(struct iovec *iov, int *count, size_t *bytes, const char 
 
 /* ---- path resolution ------------------------------------------------- */
 
-/* Reads the target of the magic link /proc/self/fd/<fd> (or /proc/self/cwd
- * for AT_FDCWD) into out.  Returns its length, or -1.  /proc/self, never
- * /proc/<getpid()>: in a pid namespace the two differ when /proc is not the
- * namespace's own. */
-static ssize_t read_fd_path(int fd, char *out, size_t size)
+/* See shim.h. */
+ssize_t shim_fd_path(int fd, char *out, size_t size)
 {
 	char link[40] = "/proc/self/cwd";
 	if (fd != AT_FDCWD) {
@@ -244,7 +241,7 @@ static bool resolve_by_kernel(int dirfd, const char *path, int extra_flags, char
 	int fd = real_openat ? real_openat(dirfd, path, O_PATH | O_CLOEXEC | extra_flags) : -1;
 	if (fd < 0)
 		return false;
-	ssize_t length = read_fd_path(fd, out, size);
+	ssize_t length = shim_fd_path(fd, out, size);
 	close(fd);
 	return length > 0 && out[0] == '/';
 }
@@ -309,7 +306,7 @@ static bool resolve_existing_part(int dirfd, char *work, char *out)
 static void resolve_path(int dirfd, const char *path, bool follow, char *out, char *scratch)
 {
 	if (path[0] == '\0') { /* AT_EMPTY_PATH: the dirfd itself */
-		if (read_fd_path(dirfd, out, PATH_MAX) < 0)
+		if (shim_fd_path(dirfd, out, PATH_MAX) < 0)
 			strcpy(out, "?");
 		return;
 	}
@@ -322,7 +319,7 @@ static void resolve_path(int dirfd, const char *path, bool follow, char *out, ch
 		/* Nothing of it exists through dirfd: the cwd was deleted, or the
 		 * dirfd is bad.  Join the names the kernel still gives them. */
 		if (path[0] != '/' &&
-		    (read_fd_path(dirfd, out, PATH_MAX) <= 0 || out[0] != '/' ||
+		    (shim_fd_path(dirfd, out, PATH_MAX) <= 0 || out[0] != '/' ||
 		     !join_with(out, PATH_MAX, out, '/', path)))
 			goto as_given;
 		if (path[0] == '/')
@@ -428,11 +425,11 @@ static void report_write(enum event_operation operation, int dirfd, const char *
 	bool by_descriptor = by_result && (operation == OP_OPEN || operation == OP_CREAT ||
 					   (operation == OP_MKSTEMP && open_flags != 0));
 	if (by_descriptor) {
-		if (result < 0 || read_fd_path(result, resolved, sizeof resolved) <= 0 ||
+		if (result < 0 || shim_fd_path(result, resolved, sizeof resolved) <= 0 ||
 		    resolved[0] != '/')
 			resolve_path(dirfd, path, follow, resolved, scratch);
 	} else if (operation == OP_TMPFILE && result >= 0 &&
-		   read_fd_path(result, resolved, sizeof resolved) > 0 && resolved[0] == '/') {
+		   shim_fd_path(result, resolved, sizeof resolved) > 0 && resolved[0] == '/') {
 		/* tmpfile(3): the file has no name ("/tmp/#123 (deleted)"); what
 		 * it wrote to is its directory. */
 		char *slash = strrchr(resolved, '/');
@@ -465,21 +462,26 @@ void shim_report_spawn_open(const char *path, unsigned open_flags, int result, i
 		     false);
 }
 
-void shim_report_exec(const char *path, char *const argv[], int error)
+/* Sends an exec-family event: the path, then `extra` strings, then argv,
+ * cut to few iovecs (exec wrappers must fit an 8 KiB clone() stack).
+ * Keeps errno. */
+static void send_exec_event(enum event_kind kind, int32_t result, int error, const char *path,
+			    const char *const *extra, int extra_count, char *const argv[])
 {
 	if (!shim_active)
 		return;
 	int saved_errno = errno;
 	struct event_header header;
-	header_init(&header, EVENT_EXEC, OP_EXEC);
-	header.result = -1;
+	header_init(&header, kind, OP_EXEC);
+	header.result = result;
 	header.error = error;
-	/* Few iovecs: exec wrappers must fit an 8 KiB clone() stack. */
 	struct iovec iov[48];
 	int count = 0;
 	size_t bytes = sizeof header;
 	iov[count++] = (struct iovec){ &header, sizeof header };
 	iov_append(iov, &count, &bytes, SHIM_OPAQUE(path) ? path : "", &header.flags);
+	for (int i = 0; i < extra_count; i++)
+		iov_append(iov, &count, &bytes, extra[i], &header.flags);
 	for (size_t i = 0; SHIM_OPAQUE(argv) != NULL && argv[i] != NULL; i++) {
 		if (count == (int)(sizeof iov / sizeof iov[0])) {
 			header.flags |= EVENT_TRUNCATED;
@@ -492,33 +494,16 @@ void shim_report_exec(const char *path, char *const argv[], int error)
 	errno = saved_errno;
 }
 
+void shim_report_exec(const char *path, char *const argv[], int error)
+{
+	send_exec_event(EVENT_EXEC, -1, error, path, NULL, 0, argv);
+}
+
 void shim_report_untraced(const char *path, const char *resolved, const char *reason,
 			  char *const argv[], pid_t pid)
 {
-	if (!shim_active)
-		return;
-	int saved_errno = errno;
-	struct event_header header;
-	header_init(&header, EVENT_UNTRACED, OP_EXEC);
-	header.result = (int32_t)pid;
-	/* Few iovecs: exec wrappers must fit an 8 KiB clone() stack. */
-	struct iovec iov[48];
-	int count = 0;
-	size_t bytes = sizeof header;
-	iov[count++] = (struct iovec){ &header, sizeof header };
-	iov_append(iov, &count, &bytes, SHIM_OPAQUE(path) ? path : "", &header.flags);
-	iov_append(iov, &count, &bytes, resolved, &header.flags);
-	iov_append(iov, &count, &bytes, reason, &header.flags);
-	for (size_t i = 0; SHIM_OPAQUE(argv) != NULL && argv[i] != NULL; i++) {
-		if (count == (int)(sizeof iov / sizeof iov[0])) {
-			header.flags |= EVENT_TRUNCATED;
-			break;
-		}
-		iov_append(iov, &count, &bytes, argv[i], &header.flags);
-	}
-	header.string_count = (uint32_t)(count - 1);
-	event_send(iov, count);
-	errno = saved_errno;
+	const char *const extra[] = { resolved, reason };
+	send_exec_event(EVENT_UNTRACED, (int32_t)pid, 0, path, extra, 2, argv);
 }
 
 /* ---- the environment handed to exec ------------------------------------ */
@@ -679,7 +664,7 @@ char *const *shim_environment(char *const envp[], char **storage, size_t capacit
 static void report_process(int argc, char **argv)
 {
 	static char cwd[PATH_MAX], exe[PATH_MAX];
-	if (read_fd_path(AT_FDCWD, cwd, sizeof cwd) < 0)
+	if (shim_fd_path(AT_FDCWD, cwd, sizeof cwd) < 0)
 		strcpy(cwd, "?");
 	ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[length > 0 ? length : 0] = '\0';

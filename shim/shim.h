@@ -2,15 +2,20 @@
  * shim.h - what the parts of libencapsulate.so share.
  *
  * The shim is loaded into every process of the sandbox by LD_PRELOAD
- * (ld.so(8)).  wrappers.c and exec.c define the interposed functions listed
- * in interpose.def; report.c owns the event socket, path resolution and the
- * process record sent at load.
+ * (ld.so(8)).  The interposed functions listed in interpose.def are defined
+ * by wrappers.c (the write calls, one template per shape), exec.c (the exec
+ * family and posix_spawn), spawn.c (system, popen, pclose), syscall.c
+ * (syscall) and file_actions.c (posix_spawn_file_actions_*); untraced.c
+ * reads the ELF header of programs about to be executed; report.c owns the
+ * event socket, path resolution and the process record sent at load.
  *
- * Rules every function here follows, because wrappers run inside arbitrary
- * programs, in vfork(2) children and on small clone(2) stacks:
- *   - async-signal-safe: no malloc, no stdio, no locks (signal-safety(7));
+ * Rules the wrappers follow, because they run inside arbitrary programs, in
+ * vfork(2) children and on small clone(2) stacks:
+ *   - async-signal-safe: no malloc, no stdio, no locks (signal-safety(7)),
+ *     except in spawn.c and file_actions.c, whose real functions allocate
+ *     and lock themselves (each file's header says how it stays safe);
  *   - errno is as the real function left it when the wrapper returns;
- *   - stack use stays within a few pages (PATH_MAX buffers at most).
+ *   - stack use stays within two or three PATH_MAX buffers.
  */
 #ifndef ENCAPSULATE_SHIM_H
 #define ENCAPSULATE_SHIM_H
@@ -68,6 +73,12 @@ extern bool shim_real_resolved;
 /* True when the shim is connected to a monitor (ENCAPSULATE_SOCKET was set
  * at load); without one the wrappers only pass calls through. */
 extern bool shim_active;
+
+/* Reads the kernel's name of fd (/proc/self/fd/<fd>; /proc/self/cwd for
+ * AT_FDCWD) into out, NUL-terminated.  Returns its length, or -1 (errno from
+ * readlink(2)).  /proc/self, never /proc/<getpid()>: in a pid namespace of
+ * the build's own the two differ. */
+ssize_t shim_fd_path(int fd, char *out, size_t size);
 
 /* Reports a write attempt on one path (path2 == NULL) or two (rename, link,
  * symlink: path2 is the new name, dirfd2 its directory).  `error` is the

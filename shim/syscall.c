@@ -36,7 +36,7 @@ struct shim_open_how {
 #define PATH_ARG(n) ((const char *)(argument[n]))
 #define INT_ARG(n) ((int)argument[n])
 
-/* Sends the event for a write-family call; true when `number` is one. */
+/* Sends the event for a write-family call; any other number sends nothing. */
 static void decode(long number, const long argument[6], int result, int error)
 {
 	enum event_operation operation = OP_NONE;

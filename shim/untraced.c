@@ -156,23 +156,10 @@ static int open_on_path(const char *file, char *candidate, size_t size)
 /* Writes the kernel's name of fd into out, or leaves out as it is. */
 static void name_of(int fd, char *out, size_t size)
 {
-	char link[32] = "/proc/self/fd/";
-	char digits[12];
-	int n = 0;
-	unsigned value = (unsigned)fd;
-	do
-		digits[n++] = (char)('0' + value % 10);
-	while ((value /= 10) != 0);
-	char *p = link + strlen(link);
-	while (n > 0)
-		*p++ = digits[--n];
-	*p = '\0';
 	char name[CANDIDATE_BYTES];
-	ssize_t length = readlink(link, name, sizeof name);
-	if (length > 0 && (size_t)length < sizeof name && (size_t)length < size && name[0] == '/') {
-		memcpy(out, name, (size_t)length);
-		out[length] = '\0';
-	}
+	ssize_t length = shim_fd_path(fd, name, sizeof name);
+	if (length > 0 && (size_t)length < sizeof name - 1 && (size_t)length < size && name[0] == '/')
+		memcpy(out, name, (size_t)length + 1);
 }
 
 /* The interpreter of a "#!" script open at fd, copied into out; false when
