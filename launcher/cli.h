@@ -12,15 +12,32 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Mount operations (view.c) come first, shallow paths first, so a nested
+ * one lands on top of the one that contains it; the others (init.c) keep
+ * their command-line order, since --clearenv --setenv A 1 differs from
+ * --setenv A 1 --clearenv. */
 enum setup_kind {
 	SETUP_WRITABLE_TREE, /* bind the host's tree back, writable, at its own path */
+	SETUP_TMPFS,         /* an empty, private, writable tmpfs at path */
+	SETUP_HIDE,          /* an empty read-only directory or file over path */
+	SETUP_HOSTNAME,      /* sethostname(name) in the new uts namespace */
+	SETUP_SETENV,        /* name=value in the command's environment */
+	SETUP_UNSETENV,      /* name removed from the command's environment */
+	SETUP_CLEARENV,      /* the command's environment emptied */
 };
 
 struct setup_operation {
 	enum setup_kind kind;
-	char *path;  /* canonical absolute path (realpath(3)) */
-	char *given; /* as the user wrote it */
+	char *path;         /* mount operations: canonical absolute path (realpath(3)) */
+	char *given;        /* mount operations: the path as the user wrote it */
+	const char *name;   /* the host name, or the variable (points into argv) */
+	const char *value;  /* SETUP_SETENV's value (points into argv) */
+	bool is_directory;  /* SETUP_HIDE: a directory gets a tmpfs, anything else a file */
+	size_t position;    /* index on the command line, for a stable order */
 };
+
+/* True for the operations view.c carries out (they have a path). */
+bool setup_is_mount(enum setup_kind kind);
 
 struct options {
 	struct setup_operation *operations; /* in the order init applies them */
@@ -32,6 +49,7 @@ struct options {
 	bool quiet;
 	bool fail_on_violation;
 	bool dry_run;
+	bool share_network; /* --share-net: keep the host's network namespace */
 };
 
 /* Exit status for --fail-on-violation when the command itself succeeded. */
@@ -41,7 +59,8 @@ struct options {
  *   encapsulate [OPTIONS] 'DIR|DIR' COMMAND [ARG...]
  *   encapsulate [OPTIONS] -w DIR [-w DIR...] [--] COMMAND [ARG...]
  * Prints help or version and exits 0 when asked; on bad input prints one
- * line and exits 125 (a missing tree, a file given as a tree, no command). */
+ * line and exits 125 (a missing tree, a file given as a tree, a missing
+ * --tmpfs or --hide path, one path given two meanings, no command). */
 void cli_parse(int argc, char **argv, struct options *options);
 
 /* Releases what cli_parse allocated. */

@@ -84,26 +84,39 @@ int main(int argc, char **argv)
 		.gid = getegid(),
 		.sync_fd = -1,
 	};
-	unsigned random_part = 0;
-	if (getrandom(&random_part, sizeof random_part, 0) != (ssize_t)sizeof random_part)
-		random_part = (unsigned)getpid() * 2654435761u;
-	snprintf(sandbox.socket_name, sizeof sandbox.socket_name, "encapsulate-%d-%08x",
-		 (int)getpid(), random_part);
+	/* 128 random bits: with --share-net the name lives in the host's
+	 * network namespace, where it must not be guessed (README says what
+	 * a host process that reads /proc/net/unix can still do). */
+	unsigned long long random_part[2] = { 0, 0 };
+	if (getrandom(random_part, sizeof random_part, 0) != (ssize_t)sizeof random_part)
+		die_errno("getrandom (naming the event socket)");
+	snprintf(sandbox.socket_name, sizeof sandbox.socket_name, "encapsulate-%d-%016llx%016llx",
+		 (int)getpid(), random_part[0], random_part[1]);
 
-	const char **writable = calloc(options.operation_count + 1, sizeof *writable);
+	/* The paths record.c classifies writes by, one NULL-terminated list
+	 * per kind, each in cli.c's shallow-first order. */
+	const char **writable = calloc(3 * (options.operation_count + 1), sizeof *writable);
 	if (writable == NULL)
 		die_errno("calloc");
-	size_t tree_count = 0;
-	for (size_t i = 0; i < options.operation_count; i++)
-		if (options.operations[i].kind == SETUP_WRITABLE_TREE)
-			writable[tree_count++] = options.operations[i].path;
+	const char **tmpfs = writable + options.operation_count + 1;
+	const char **hidden = tmpfs + options.operation_count + 1;
+	size_t tree_count = 0, tmpfs_count = 0, hidden_count = 0;
+	for (size_t i = 0; i < options.operation_count; i++) {
+		const struct setup_operation *operation = &options.operations[i];
+		if (operation->kind == SETUP_WRITABLE_TREE)
+			writable[tree_count++] = operation->path;
+		else if (operation->kind == SETUP_TMPFS)
+			tmpfs[tmpfs_count++] = operation->path;
+		else if (operation->kind == SETUP_HIDE)
+			hidden[hidden_count++] = operation->path;
+	}
 
 	struct report_file report;
 	if (options.report_path != NULL)
 		report_open(&report, options.report_path);
 
 	struct event_store store;
-	record_init(&store, writable);
+	record_init(&store, writable, tmpfs, hidden);
 	struct command_end end = { 0 };
 	monitor_run(&sandbox, &store, &end);
 

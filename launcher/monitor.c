@@ -72,6 +72,36 @@ static void end_from_status(struct command_end *end, int status)
 	}
 }
 
+/* Reads one message init sent on the sync pair: a process killed at the
+ * end (into the store) or the command's wait status (into *end, and
+ * *status_relayed set).  Returns 1 after a message, 0 when none is
+ * queued, -1 when init has closed its end. */
+static int receive_sync_message(int sync_fd, struct event_store *store, struct command_end *end,
+				bool *status_relayed)
+{
+	static char message[1 + sizeof(int) + SYNC_CMDLINE_MAX];
+	ssize_t length;
+	do
+		length = recv(sync_fd, message, sizeof message, MSG_DONTWAIT);
+	while (length < 0 && errno == EINTR);
+	if (length < 0)
+		return errno == EAGAIN ? 0 : -1;
+	if (length == 0)
+		return -1;
+	int number;
+	if ((size_t)length < 1 + sizeof number)
+		return 1; /* not ours: ignored */
+	memcpy(&number, message + 1, sizeof number);
+	if (message[0] == SYNC_COMMAND_STATUS && (size_t)length == 1 + sizeof number) {
+		end_from_status(end, number);
+		*status_relayed = true;
+	} else if (message[0] == SYNC_KILLED_PROCESS) {
+		record_killed(store, (pid_t)number, message + 1 + sizeof number,
+			      (size_t)length - 1 - sizeof number);
+	}
+	return 1;
+}
+
 void monitor_run(struct sandbox *sandbox, struct event_store *store, struct command_end *end)
 {
 	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
@@ -119,17 +149,15 @@ void monitor_run(struct sandbox *sandbox, struct event_store *store, struct comm
 		if (fds[0].revents & POLLIN)
 			drain_events(event_fd, store, buffer);
 		if (fds[2].revents & (POLLIN | POLLHUP)) {
-			char message[1 + sizeof(int)];
-			ssize_t length = recv(sync_fd, message, sizeof message, MSG_DONTWAIT);
-			if (length == (ssize_t)sizeof message && message[0] == SYNC_COMMAND_STATUS) {
-				int status;
-				memcpy(&status, message + 1, sizeof status);
-				end_from_status(end, status);
-				status_relayed = true;
+			/* Killed processes come first, the status last: after
+			 * it, or when init is gone without one, stop reading. */
+			int received;
+			while ((received = receive_sync_message(sync_fd, store, end,
+								&status_relayed)) > 0 &&
+			       !status_relayed)
+				continue;
+			if (received < 0 || status_relayed)
 				sync_open = false;
-			} else if (length == 0 || (length < 0 && errno != EAGAIN && errno != EINTR)) {
-				sync_open = false; /* init is gone without relaying a status */
-			}
 		}
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo info;
@@ -153,17 +181,12 @@ void monitor_run(struct sandbox *sandbox, struct event_store *store, struct comm
 	sigprocmask(SIG_SETMASK, &original, NULL);
 
 	/* init relays the command's own wait status; without it (setup failed,
-	 * init killed) init's own status stands for the run.  The status may
-	 * still sit in the pair when init's SIGCHLD was read first. */
-	char message[1 + sizeof(int)];
-	if (!status_relayed && sync_open &&
-	    recv(sync_fd, message, sizeof message, MSG_DONTWAIT) == (ssize_t)sizeof message &&
-	    message[0] == SYNC_COMMAND_STATUS) {
-		int status;
-		memcpy(&status, message + 1, sizeof status);
-		end_from_status(end, status);
-		status_relayed = true;
-	}
+	 * init killed) init's own status stands for the run.  The status (and
+	 * the killed processes before it) may still sit in the pair when init's
+	 * SIGCHLD was read first. */
+	while (!status_relayed && sync_open &&
+	       receive_sync_message(sync_fd, store, end, &status_relayed) > 0)
+		continue;
 	if (!status_relayed)
 		end_from_status(end, init_status);
 	close(sync_fd);

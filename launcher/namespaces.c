@@ -97,8 +97,11 @@ pid_t namespaces_start_init(struct sandbox *sandbox, int *monitor_sync_fd)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
 		die_errno("socketpair");
 
+	/* --share-net keeps the host's network namespace, and with it the
+	 * event socket's abstract name is visible on the host (README). */
 	const unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
-				    CLONE_NEWNET | CLONE_NEWUTS | SIGCHLD;
+				    CLONE_NEWUTS | SIGCHLD |
+				    (sandbox->options->share_network ? 0 : CLONE_NEWNET);
 	fflush(NULL);
 	pid_t child = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (child < 0) {

@@ -38,10 +38,13 @@ static char **copy_argv(char *const *argv, size_t count)
 	return copy;
 }
 
-void record_init(struct event_store *store, const char *const *writable)
+void record_init(struct event_store *store, const char *const *writable,
+		 const char *const *tmpfs, const char *const *hidden)
 {
 	memset(store, 0, sizeof *store);
 	store->writable = writable;
+	store->tmpfs = tmpfs;
+	store->hidden = hidden;
 	store->pid_capacity = 1024;
 	store->pid_slots = allocate(store->pid_capacity, sizeof *store->pid_slots);
 	store->write_capacity = 1024;
@@ -76,12 +79,38 @@ void record_free(struct event_store *store)
 		free(store->untraced[i].reason);
 		free_argv(store->untraced[i].argv);
 	}
+	for (size_t i = 0; i < store->killed_count; i++)
+		free_argv(store->killed[i].argv);
+	free(store->killed);
 	free(store->untraced);
 	free(store->processes);
 	free(store->writes);
 	free(store->failed_execs);
 	free(store->pid_slots);
 	memset(store, 0, sizeof *store);
+}
+
+void record_killed(struct event_store *store, pid_t pid, const char *cmdline, size_t length)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < length; i++)
+		count += cmdline[i] == '\0' || i + 1 == length;
+	char **argv = allocate(count + 1, sizeof *argv);
+	for (size_t i = 0, start = 0; i < count; i++) {
+		size_t end = start;
+		while (end < length && cmdline[end] != '\0')
+			end++;
+		argv[i] = strndup(cmdline + start, end - start);
+		if (argv[i] == NULL)
+			die_errno("strndup");
+		start = end + 1;
+	}
+	struct killed_process *grown =
+		realloc(store->killed, (store->killed_count + 1) * sizeof *store->killed);
+	if (grown == NULL)
+		die_errno("realloc");
+	store->killed = grown;
+	store->killed[store->killed_count++] = (struct killed_process){ .pid = pid, .argv = argv };
 }
 
 const struct process_record *record_process(const struct event_store *store, int id)
@@ -91,16 +120,28 @@ const struct process_record *record_process(const struct event_store *store, int
 	return &store->processes[id - 1];
 }
 
-bool record_is_writable(const struct event_store *store, const char *path)
+/* Length of the longest path of `list` that contains path, 0 when none;
+ * "/" counts as 1. */
+static size_t deepest_container(const char *const *list, const char *path)
 {
-	for (const char *const *tree = store->writable; *tree != NULL; tree++) {
+	size_t deepest = 0;
+	for (const char *const *tree = list; tree != NULL && *tree != NULL; tree++) {
 		size_t length = strlen(*tree);
 		if (strcmp(*tree, "/") == 0)
-			return true;
+			length = 0;
 		if (strncmp(path, *tree, length) == 0 && (path[length] == '\0' || path[length] == '/'))
-			return true;
+			deepest = length + 1 > deepest ? length + 1 : deepest;
 	}
-	return false;
+	return deepest;
+}
+
+bool record_is_writable(const struct event_store *store, const char *path)
+{
+	size_t writable = deepest_container(store->writable, path);
+	size_t tmpfs = deepest_container(store->tmpfs, path);
+	if (tmpfs > writable)
+		writable = tmpfs;
+	return writable > 0 && writable > deepest_container(store->hidden, path);
 }
 
 /* ---- pid -> process ----------------------------------------------------- */

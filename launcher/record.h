@@ -61,8 +61,17 @@ struct untraced_record {
 	bool cancelled; /* the exec then failed */
 };
 
+/* A process still running when the command ended, killed with the sandbox
+ * (init's list, sent on the sync pair). */
+struct killed_process {
+	pid_t pid;    /* in the sandbox's pid namespace */
+	char **argv;  /* from /proc/PID/cmdline, NULL-terminated */
+};
+
 struct event_store {
 	const char *const *writable; /* canonical trees, NULL-terminated */
+	const char *const *tmpfs;    /* --tmpfs directories: writable too, NULL-terminated */
+	const char *const *hidden;   /* --hide paths: read-only, NULL-terminated */
 	struct process_record *processes;
 	size_t process_count, process_capacity;
 	struct write_record *writes; /* open-addressing hash table */
@@ -71,6 +80,8 @@ struct event_store {
 	size_t failed_exec_count;
 	struct untraced_record *untraced;
 	size_t untraced_count;
+	struct killed_process *killed;
+	size_t killed_count;
 	int *pid_slots; /* pid -> index+1 of the latest record, open addressing */
 	size_t pid_capacity;
 	size_t events;          /* datagrams accepted */
@@ -78,12 +89,17 @@ struct event_store {
 	size_t violation_total; /* sum of counts of WRITE_VIOLATION records */
 };
 
-/* Prepares an empty store; `writable` must outlive it. */
-void record_init(struct event_store *store, const char *const *writable);
+/* Prepares an empty store; the three lists must outlive it. */
+void record_init(struct event_store *store, const char *const *writable,
+		 const char *const *tmpfs, const char *const *hidden);
 
 /* Adds one datagram (event.h) of `length` bytes.  Malformed datagrams are
  * counted and dropped.  Exits 125 when memory runs out. */
 void record_event(struct event_store *store, const void *datagram, size_t length);
+
+/* Adds a process killed at the end: `cmdline` is /proc/PID/cmdline's
+ * content (NUL-separated, possibly truncated), `length` bytes. */
+void record_killed(struct event_store *store, pid_t pid, const char *cmdline, size_t length);
 
 /* Releases everything the store holds. */
 void record_free(struct event_store *store);
@@ -91,7 +107,9 @@ void record_free(struct event_store *store);
 /* The record with this id (1-based), or NULL. */
 const struct process_record *record_process(const struct event_store *store, int id);
 
-/* True when path lies in one of the writable trees (component-wise). */
+/* True when path lies in one of the writable trees or tmpfs directories
+ * (component-wise) and not in a hidden path nested deeper in it; the
+ * deepest of them decides, as the mount on top does. */
 bool record_is_writable(const struct event_store *store, const char *path);
 
 #endif

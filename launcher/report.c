@@ -231,9 +231,30 @@ static void print_untraced(FILE *out, const struct event_store *store)
 	}
 }
 
+/* One line for the processes still running when the command ended (and
+ * killed with the sandbox): a build that leaves daemons behind would keep
+ * them at home, so the user should know. */
+static void print_killed(FILE *out, const struct event_store *store)
+{
+	if (store->killed_count == 0)
+		return;
+	fprintf(out, "encapsulate: %zu process%s still running at the end, killed:",
+		store->killed_count, store->killed_count == 1 ? "" : "es");
+	for (size_t i = 0; i < store->killed_count && i < 5; i++) {
+		const struct killed_process *killed = &store->killed[i];
+		struct process_record shown = { .argv = killed->argv };
+		char command[PRINTABLE_SIZE], text[PRINTABLE_SIZE];
+		format_command(command, sizeof command, &shown);
+		fprintf(out, "%s %s (pid %d)", i ? "," : "", printable(command, text, sizeof text),
+			(int)killed->pid);
+	}
+	fputs(store->killed_count > 5 ? ", ...\n" : "\n", out);
+}
+
 void report_summary(FILE *out, const struct options *options, const struct event_store *store)
 {
 	print_untraced(out, store);
+	print_killed(out, store);
 	size_t violation_count, inside_count;
 	const struct write_record **violations = collect(store, WRITE_VIOLATION, &violation_count);
 	if (options->verbose) {
@@ -421,6 +442,10 @@ static void json_report(FILE *out, const struct options *options, const struct e
 	json_string(out, options->cwd);
 	fputs(",\n  \"writable\": ", out);
 	json_string_array(out, (char *const *)store->writable);
+	fputs(",\n  \"tmpfs\": ", out);
+	json_string_array(out, (char *const *)store->tmpfs);
+	fputs(",\n  \"hidden\": ", out);
+	json_string_array(out, (char *const *)store->hidden);
 	fprintf(out, ",\n  \"exit\": {\"status\": %d, \"signal\": ", end->status);
 	if (end->signal_number != 0)
 		fprintf(out, "\"SIG%s\"",
@@ -483,6 +508,14 @@ static void json_report(FILE *out, const struct options *options, const struct e
 		fprintf(out, ", \"pid\": %d, \"process\": %d}", (int)untraced->pid, untraced->process);
 	}
 	fputs(listed ? "\n  ]" : "]", out);
+	fputs(",\n  \"killed\": [", out);
+	for (size_t i = 0; i < store->killed_count; i++) {
+		fprintf(out, "%s{\"pid\": %d, \"argv\": ", i ? ",\n    " : "\n    ",
+			(int)store->killed[i].pid);
+		json_string_array(out, store->killed[i].argv);
+		fputc('}', out);
+	}
+	fputs(store->killed_count ? "\n  ]" : "]", out);
 	fprintf(out, ",\n  \"events\": %zu\n}\n", store->events);
 }
 

@@ -28,6 +28,11 @@ enum sync_message {
 	SYNC_MAPS_WRITTEN = 'M', /* monitor -> init: uid/gid maps are in place */
 	SYNC_EVENT_SOCKET = 'S', /* init -> monitor: SCM_RIGHTS carries the event socket */
 	SYNC_COMMAND_STATUS = 'X', /* init -> monitor: followed by the command's wait status */
+	SYNC_KILLED_PROCESS = 'K', /* init -> monitor, before 'X', one per process still
+				    * running when the command ended: its pid (int), then
+				    * at most SYNC_CMDLINE_MAX bytes of /proc/PID/cmdline */
 };
+
+#define SYNC_CMDLINE_MAX 4096
 
 #endif

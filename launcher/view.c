@@ -66,13 +66,119 @@ static void make_view_readonly(const char *root)
 	}
 }
 
+static void make_mount_point(const char *target, bool directory);
+
 static void bind_writable_tree(const char *path)
 {
 	char source[PATH_MAX], target[PATH_MAX];
 	prefixed(source, OLD_ROOT, path);
 	prefixed(target, NEW_ROOT, path);
+	make_mount_point(target, true);
 	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0)
 		die_errno("binding writable tree %s", path);
+}
+
+/* Creates a missing mount point at target: a directory, or an empty file
+ * for a file mount, and its missing parents.  Only needed where a tmpfs
+ * (--tmpfs, or --hide before it is made read-only) covers the place; in the
+ * read-only host tree every mount point already exists, as cli.c checked. */
+static void make_mount_point(const char *target, bool directory)
+{
+	struct stat status;
+	if (lstat(target, &status) == 0)
+		return;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", target);
+	char *slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		make_mount_point(parent, true);
+	}
+	if (directory) {
+		make_directory(target);
+		return;
+	}
+	int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		die_errno("creating the mount point %s", target);
+	close(fd);
+}
+
+/* --tmpfs: empty, writable, private to the sandbox.  It keeps the mode of
+ * the directory it covers (1777 for /tmp), and owner is the caller, as it
+ * is mounted by init with the caller's ids.  No noexec: builds run what
+ * they put in /tmp (configure tests). */
+static void mount_tmpfs(const char *path)
+{
+	char target[PATH_MAX];
+	prefixed(target, NEW_ROOT, path);
+	make_mount_point(target, true);
+	struct stat status;
+	if (stat(target, &status) != 0)
+		die_errno("stat %s", path);
+	char data[32];
+	snprintf(data, sizeof data, "mode=%o", (unsigned)(status.st_mode & 07777));
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data) != 0)
+		die_errno("mounting a tmpfs on %s", path);
+}
+
+/* The source bound over each hidden file: an empty file on the staging
+ * tmpfs, which stays alive through the bind after the pivot.  Not
+ * /dev/null, which a read-only mount does not stop from being written
+ * (writes to a device node never check the mount, so the build would seem
+ * to succeed) and which reads as a character device. */
+#define EMPTY_FILE "/hidden-file"
+
+/* --hide: a directory gets an empty tmpfs, anything else the empty file.
+ * Both become read-only in make_hidden_readonly(), after any mount nested
+ * below them (a writable tree inside a hidden home) got its mount point. */
+static void hide_path(const char *path, bool directory)
+{
+	char target[PATH_MAX];
+	prefixed(target, NEW_ROOT, path);
+	make_mount_point(target, directory);
+	if (directory) {
+		if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0755,size=64k") != 0)
+			die_errno("hiding %s (mounting an empty tmpfs)", path);
+		return;
+	}
+	int fd = open(EMPTY_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+	if (fd < 0)
+		die_errno("creating %s", EMPTY_FILE);
+	close(fd);
+	if (mount(EMPTY_FILE, target, NULL, MS_BIND, NULL) != 0)
+		die_errno("hiding %s (binding an empty file)", path);
+}
+
+/* Only the hidden mount itself (not recursive): a writable tree nested in it
+ * stays writable.  Both mounts are our own, so no flag is locked. */
+static void make_hidden_readonly(const char *path)
+{
+	char target[PATH_MAX];
+	prefixed(target, NEW_ROOT, path);
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+					      MS_NOEXEC, NULL) != 0)
+		die_errno("making hidden %s read-only", path);
+}
+
+/* The shim must stay loadable: when a --tmpfs or --hide covers it (a shim
+ * installed in /tmp, or under a hidden home), its file is bound back at its
+ * own path, read-only, or no process would report anything. */
+static void keep_shim_visible(const char *shim_path)
+{
+	char source[PATH_MAX], target[PATH_MAX];
+	prefixed(source, OLD_ROOT, shim_path);
+	prefixed(target, NEW_ROOT, shim_path);
+	struct stat host, inside;
+	if (stat(source, &host) != 0)
+		die_errno("stat %s", shim_path);
+	if (stat(target, &inside) == 0 && inside.st_dev == host.st_dev &&
+	    inside.st_ino == host.st_ino)
+		return;
+	make_mount_point(target, false);
+	mount_or_die(source, target, NULL, MS_BIND, NULL);
+	make_view_readonly(target);
 }
 
 /* A fresh procfs shows only the sandbox's processes.  Where a container
@@ -155,15 +261,28 @@ void view_build(const struct sandbox *sandbox)
 	mount_or_die(OLD_ROOT, NEW_ROOT, NULL, MS_BIND | MS_REC, NULL);
 	make_view_readonly(NEW_ROOT);
 
-	/* 4. The writable trees, shallow first (cli.c sorted them). */
+	/* 4. The writable trees, tmpfs and hidden paths, shallow first (cli.c
+	 * sorted them); the other operations are init's. */
 	for (size_t i = 0; i < options->operation_count; i++) {
 		const struct setup_operation *operation = &options->operations[i];
 		switch (operation->kind) {
 		case SETUP_WRITABLE_TREE:
 			bind_writable_tree(operation->path);
 			break;
+		case SETUP_TMPFS:
+			mount_tmpfs(operation->path);
+			break;
+		case SETUP_HIDE:
+			hide_path(operation->path, operation->is_directory);
+			break;
+		default:
+			break;
 		}
 	}
+	keep_shim_visible(sandbox->shim_path);
+	for (size_t i = 0; i < options->operation_count; i++)
+		if (options->operations[i].kind == SETUP_HIDE)
+			make_hidden_readonly(options->operations[i].path);
 
 	/* 5. Kernel file systems of the new namespaces. */
 	mount_proc();

@@ -15,7 +15,9 @@
  * private; a private tmpfs as staging root; the whole host tree bound
  * recursively and made read-only (every submount, keeping its own
  * nosuid/nodev/noexec); each writable tree bound back from the host,
- * writable, at its own path; a fresh /proc, private /dev/shm and
+ * writable, at its own path, each --tmpfs (empty, writable) and --hide
+ * (an empty read-only tmpfs over a directory, an empty read-only file over
+ * anything else) in the same shallow-first order; a fresh /proc, private /dev/shm and
  * /dev/mqueue; pivot_root and detach of the old root; chdir to the caller's
  * cwd.  Exits 125 with a one-line message naming the mount and errno on
  * any failure; nothing can leak to the host, whose mounts are never
