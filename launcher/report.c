@@ -171,7 +171,7 @@ static void print_writes(FILE *out, const struct event_store *store,
 				rest);
 			return;
 		}
-		char text[3][PRINTABLE_SIZE];
+		char text[2][PRINTABLE_SIZE];
 		snprintf(text[0], sizeof text[0], "%.*s", (int)dir_length, group);
 		fprintf(out, "  %s/  (%zu attempt%s)\n",
 			dir_length == 1 ? "" : printable(text[0], text[1], sizeof text[1]), attempts,
@@ -522,11 +522,11 @@ static void json_report(FILE *out, const struct options *options, const struct e
 /* ---- the file ---------------------------------------------------------------- */
 
 static char *pending_temporary; /* removed at exit unless committed */
-static pid_t pending_owner;     /* only the monitor removes it, not a forked init */
 
 static void remove_pending_temporary(void)
 {
-	if (pending_temporary != NULL && getpid() == pending_owner)
+	/* Only the monitor gets here: its forks leave through _exit (die.c). */
+	if (pending_temporary != NULL)
 		unlink(pending_temporary);
 }
 
@@ -619,7 +619,6 @@ void report_open(struct report_file *file, const char *path)
 		if (file->fd >= 0) {
 			fchmod(file->fd, 0644);
 			pending_temporary = file->temporary_path;
-			pending_owner = getpid();
 			atexit(remove_pending_temporary);
 		}
 	}
@@ -650,7 +649,7 @@ int report_commit(struct report_file *file, const struct options *options,
 	}
 	int result = 0;
 	if (file->in_place) {
-		/* written where it is */
+		/* written where it is, never replaced */
 	} else if (file->temporary_path != NULL) {
 		if (rename(file->temporary_path, file->target) != 0) {
 			warn("--report %s: rename: %s", file->path, strerror(errno));
