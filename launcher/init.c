@@ -31,7 +31,12 @@
 #include "init.h"
 #include "view.h"
 
-static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+/* The signals init handles itself, and their dispositions as the caller
+ * left them (the monitor changes only its mask): the command gets them
+ * back, so a caller's SIG_IGN (nohup, trap '') stays in force. */
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD };
+static struct sigaction caller_dispositions[sizeof handled_signals / sizeof handled_signals[0]];
+#define HANDLED_COUNT (sizeof handled_signals / sizeof handled_signals[0])
 
 /* Blocks until the monitor has written our id maps; exits quietly if the
  * monitor is gone.  PR_SET_PDEATHSIG is set first, then the pair is checked
@@ -234,11 +239,8 @@ static void set_shim_environment(const struct sandbox *sandbox)
 /* In the forked child: restore what init changed, then exec the command. */
 static noreturn void exec_command(const struct sandbox *sandbox)
 {
-	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		signal(forwarded_signals[i],
-		       sigismember(&sandbox->command_ignored, forwarded_signals[i]) == 1 ? SIG_IGN
-											  : SIG_DFL);
-	signal(SIGCHLD, sigismember(&sandbox->command_ignored, SIGCHLD) == 1 ? SIG_IGN : SIG_DFL);
+	for (size_t i = 0; i < HANDLED_COUNT; i++)
+		sigaction(handled_signals[i], &caller_dispositions[i], NULL);
 	sigprocmask(SIG_SETMASK, &sandbox->command_mask, NULL);
 	apply_environment_operations(sandbox->options);
 	set_shim_environment(sandbox);
@@ -334,12 +336,10 @@ void init_main(struct sandbox *sandbox)
 	sigemptyset(&handled);
 	struct sigaction action = { .sa_handler = ignore_signal };
 	sigemptyset(&action.sa_mask);
-	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++) {
-		sigaddset(&handled, forwarded_signals[i]);
-		sigaction(forwarded_signals[i], &action, NULL);
+	for (size_t i = 0; i < HANDLED_COUNT; i++) {
+		sigaddset(&handled, handled_signals[i]);
+		sigaction(handled_signals[i], &action, &caller_dispositions[i]);
 	}
-	sigaddset(&handled, SIGCHLD);
-	sigaction(SIGCHLD, &action, NULL);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
 	int signal_fd = signalfd(-1, &handled, SFD_CLOEXEC);
 	if (signal_fd < 0)

@@ -104,19 +104,12 @@ static int receive_sync_message(int sync_fd, struct event_store *store, struct c
 
 void monitor_run(struct sandbox *sandbox, struct event_store *store, struct command_end *end)
 {
-	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	static const int forwarded[] = FORWARDED_SIGNALS;
 	sigset_t signals;
 	sigemptyset(&signals);
 	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 		sigaddset(&signals, forwarded[i]);
 	sigaddset(&signals, SIGCHLD);
-	sigemptyset(&sandbox->command_ignored);
-	for (int signal_number = 1; signal_number < NSIG; signal_number++) {
-		struct sigaction current;
-		if (sigismember(&signals, signal_number) == 1 &&
-		    sigaction(signal_number, NULL, &current) == 0 && current.sa_handler == SIG_IGN)
-			sigaddset(&sandbox->command_ignored, signal_number);
-	}
 	/* Blocked before init exists, so no signal is lost; init inherits this
 	 * mask, so it gives the command the caller's own (command_mask). */
 	sigset_t original;

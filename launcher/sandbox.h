@@ -18,9 +18,12 @@ struct sandbox {
 	int sync_fd;            /* init's end of the monitor <-> init socket pair */
 	sigset_t command_mask;  /* the caller's signal mask, for the command: init
 				 * inherits the monitor's, with its signals blocked */
-	sigset_t command_ignored; /* which of init's signals the caller ignored
-				   * (nohup, trap ''): ignored for the command too */
 };
+
+/* The signals that stop a build, which init forwards to the command when
+ * they are sent to encapsulate or to init (not those from the terminal:
+ * the command's process group receives them itself). */
+#define FORWARDED_SIGNALS { SIGTERM, SIGINT, SIGHUP, SIGQUIT }
 
 /* Messages on the sync socket pair (SOCK_SEQPACKET, one byte each, plus
  * ancillary data or a payload where noted). */
