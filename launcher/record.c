@@ -424,7 +424,10 @@ void record_event(struct event_store *store, const void *datagram, size_t length
 	case EVENT_WRITE: {
 		/* The resolved paths are absolute; anything else did not come
 		 * from the shim, and would break grouping by directory. */
-		if ((count != 2 && count != 4) || strings[1][0] != '/' ||
+		bool two_paths = header.operation == OP_RENAME || header.operation == OP_LINK ||
+				 header.operation == OP_SYMLINK;
+		if (count != (two_paths ? 4 : 2) || header.operation == OP_NONE ||
+		    header.operation == OP_EXEC || strings[1][0] != '/' ||
 		    (count == 4 && header.operation != OP_SYMLINK && strings[3][0] != '/')) {
 			store->malformed++;
 			return;

@@ -80,12 +80,15 @@ static const struct write_record **collect(const struct event_store *store, enum
 
 #define PRINTABLE_SIZE 1024
 
+static size_t utf8_sequence(const unsigned char *text);
+
 /* `text` made safe for a terminal: control characters (a newline in a file
- * name, an escape sequence in an argv) become \n, \t or \xNN, so the summary
- * keeps its layout and cannot drive the terminal.  Cut to fit buffer. */
+ * name, an escape sequence in an argv) and bytes that are not UTF-8 become
+ * \n, \t or \xNN, so the summary keeps its layout, stays valid text and
+ * cannot drive the terminal.  Cut to fit buffer. */
 static const char *printable(const char *text, char *buffer, size_t size)
 {
-	size_t used = 0;
+	size_t used = 0, length;
 	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
 		char escape[8];
 		if (*p == '\n')
@@ -94,9 +97,19 @@ static const char *printable(const char *text, char *buffer, size_t size)
 			strcpy(escape, "\\t");
 		else if (*p < 0x20 || *p == 0x7f)
 			snprintf(escape, sizeof escape, "\\x%02x", *p);
-		else
+		else if (*p < 0x80)
 			escape[0] = (char)*p, escape[1] = '\0';
-		size_t length = strlen(escape);
+		else if ((length = utf8_sequence(p)) > 0) {
+			/* a whole valid UTF-8 character, as it is */
+			if (used + length + 1 > size)
+				break;
+			memcpy(buffer + used, p, length);
+			used += length;
+			p += length - 1;
+			continue;
+		} else
+			snprintf(escape, sizeof escape, "\\x%02x", *p);
+		length = strlen(escape);
 		if (used + length + 1 > size)
 			break;
 		memcpy(buffer + used, escape, length);
@@ -393,8 +406,9 @@ static void json_open_flags(FILE *out, unsigned flags)
 		fputs(access == O_WRONLY ? "\"O_WRONLY\"" : access == O_RDWR ? "\"O_RDWR\"" : "\"O_RDONLY\"",
 		      out);
 	}
+	/* (a flag of several bits, O_SYNC = __O_SYNC | O_DSYNC, only when all are set) */
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (flags & names[i].bit)
+		if ((flags & names[i].bit) == names[i].bit)
 			fprintf(out, ", \"%s\"", names[i].name);
 	fputc(']', out);
 }

@@ -921,3 +921,35 @@ def test_devices_are_not_violations_but_new_nodes_in_dev_are(run, unique_name):
     assert r.returncode == 0, r
     assert [v["path"] for v in r.report["violations"]] == ["/dev/%s" % unique_name]
     assert not os.path.exists("/dev/%s" % unique_name)
+
+
+def test_summary_escapes_bytes_that_are_not_utf8(encapsulate, user, workdir, unique_name):
+    """A file name that is not UTF-8 is shown as \\xNN, so the summary stays valid text."""
+    name = b"/etc/" + unique_name.encode() + b"-\xff-\xc3\xa9"
+    r = subprocess.run(as_user(user, [encapsulate, "-w", workdir, "--", PY, "-c",
+                                      "import sys, os\ntry: open(os.fsencode(sys.argv[1]), 'w')\n"
+                                      "except OSError: pass", os.fsdecode(name)]),
+                       cwd=workdir, env=user_env(user), capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+    summary = r.stderr.decode("utf-8")  # raises if a raw 0xff byte got through
+    assert "%s-\\xff-\u00e9" % unique_name in summary
+
+
+def test_forged_events_of_impossible_shape_are_dropped(run, unique_name):
+    """Any program inside can reach the event socket: a write event with no
+    operation, or an open carrying a second path, never reaches the report."""
+    script = r"""
+import os, socket, struct
+def send(operation, *strings):
+    header = struct.pack("<IHHiiiiIIII", 0x31434e45, 2, operation, os.getpid(), os.getppid(),
+                         -1, 30, 0, 0, len(strings), 0)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(header + b"".join(x.encode() + b"\0" for x in strings),
+             "\0" + os.environ["ENCAPSULATE_SOCKET"])
+send(0, "/etc/%(n)s-none", "/etc/%(n)s-none")                      # OP_NONE
+send(1, "/etc/%(n)s-open", "/etc/%(n)s-open", "x", "/etc/%(n)s-to")  # open with a "to"
+send(1, "/etc/%(n)s-fine", "/etc/%(n)s-fine")                      # a well-formed one
+""" % {"n": unique_name}
+    r = run([PY, "-c", script])
+    assert r.returncode == 0, r
+    assert [v["path"] for v in r.report["violations"]] == ["/etc/%s-fine" % unique_name]
