@@ -4,6 +4,7 @@
 #   make check         the test suite (pytest), as README.markdown says
 #   make demo          run encapsulate on examples/make-project
 #   make install PREFIX=/usr/local DESTDIR=
+#                      bin, lib/encapsulate and share/man/man1/encapsulate.1
 #   make SANITIZE=1    build with AddressSanitizer/UBSan (launcher only:
 #                      the shim is preloaded into every program, where ASan
 #                      cannot be)
@@ -15,6 +16,7 @@ STD     := -std=gnu11
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/encapsulate
+MANDIR  ?= $(PREFIX)/share/man
 
 LAUNCHER_SOURCES := $(wildcard launcher/*.c)
 LAUNCHER_HEADERS := $(wildcard launcher/*.h) shim/event.h
@@ -50,9 +52,10 @@ demo: all
 	examples/demo
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m755 bin/encapsulate $(DESTDIR)$(BINDIR)/encapsulate
 	install -m644 lib/libencapsulate.so $(DESTDIR)$(LIBDIR)/libencapsulate.so
+	install -m644 encapsulate.1 $(DESTDIR)$(MANDIR)/man1/encapsulate.1
 
 clean:
 	rm -rf bin lib shim/libencapsulate.map
