@@ -3,6 +3,8 @@
 #   make               bin/encapsulate and lib/libencapsulate.so
 #   make check         the test suite (pytest), as README.markdown says
 #   make demo          run encapsulate on examples/make-project
+#   make bench         the benchmark (bench/run.py; BENCH_QUICK=1, BENCH_KERNEL=1);
+#                      never part of make check
 #   make install PREFIX=/usr/local DESTDIR=
 #                      bin, lib/encapsulate and share/man/man1/encapsulate.1
 #   make SANITIZE=1    build with AddressSanitizer/UBSan (launcher only:
@@ -51,6 +53,9 @@ check: all
 demo: all
 	examples/demo
 
+bench: all
+	python3 bench/run.py
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m755 bin/encapsulate $(DESTDIR)$(BINDIR)/encapsulate
@@ -60,4 +65,4 @@ install: all
 clean:
 	rm -rf bin lib shim/libencapsulate.map
 
-.PHONY: all check demo install clean
+.PHONY: all check demo bench install clean
