@@ -19,6 +19,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOBODY = 65534
 IS_ROOT = os.geteuid() == 0
+PY = "/usr/bin/python3"  # the system Python: the same inside as outside
 
 
 def pytest_configure(config):
@@ -131,3 +132,35 @@ def run(encapsulate, user, workdir):
 @pytest.fixture
 def unique_name():
     return "encapsulate-test-%s" % uuid.uuid4().hex[:12]
+
+
+# Writes of a python one-liner: prints "ok" or the errno name, per path.
+TRY_WRITES = (
+    "import os, sys, errno\n"
+    "for p in sys.argv[1:]:\n"
+    "    try:\n"
+    "        open(p, 'w').close(); print(p, 'ok')\n"
+    "    except OSError as e:\n"
+    "        print(p, errno.errorcode[e.errno])\n"
+)
+
+
+def try_writes(paths):
+    return [PY, "-c", TRY_WRITES] + list(paths)
+
+
+def write_results(stdout):
+    return dict(line.rsplit(" ", 1) for line in stdout.splitlines())
+
+
+def find_processes(marker):
+    """Host pids whose command line contains marker."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found

@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from conftest import NOBODY, as_user, user_env
+from conftest import NOBODY, PY, as_user, find_processes, try_writes, user_env, write_results
 
-PY = "/usr/bin/python3"  # the system Python: the same inside as outside
 
 
 def uid_of(user):
@@ -90,25 +89,6 @@ def parse_mountinfo(text):
 
 def under(path, tree):
     return path == tree or path.startswith(tree.rstrip("/") + "/")
-
-
-# Writes of a python one-liner: prints "ok" or the errno name, per path.
-TRY_WRITES = (
-    "import os, sys, errno\n"
-    "for p in sys.argv[1:]:\n"
-    "    try:\n"
-    "        open(p, 'w').close(); print(p, 'ok')\n"
-    "    except OSError as e:\n"
-    "        print(p, errno.errorcode[e.errno])\n"
-)
-
-
-def try_writes(paths):
-    return [PY, "-c", TRY_WRITES] + list(paths)
-
-
-def write_results(stdout):
-    return dict(line.rsplit(" ", 1) for line in stdout.splitlines())
 
 
 # ---- 1. writes outside are refused, writes inside land --------------------------------------
@@ -440,18 +420,6 @@ def test_hostname_cannot_be_changed(run, unique_name):
     finally:
         if socket.gethostname() != before and os.geteuid() == 0:
             socket.sethostname(before)
-
-
-def find_processes(marker):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 def test_no_process_outlives_the_run(run, unique_name):

@@ -12,29 +12,9 @@ import subprocess
 
 import pytest
 
-from conftest import NOBODY, as_user, user_env
+from conftest import NOBODY, PY, as_user, try_writes, user_env, write_results
 
-PY = "/usr/bin/python3"  # the system Python: the same inside as outside
 SHIM_VARIABLES = {"LD_PRELOAD", "ENCAPSULATE_SOCKET", "ENCAPSULATE_SHIM"}
-
-# Writes of a python one-liner: prints "ok" or the errno name, per path.
-TRY_WRITES = (
-    "import os, sys, errno\n"
-    "for p in sys.argv[1:]:\n"
-    "    try:\n"
-    "        open(p, 'w').close(); print(p, 'ok')\n"
-    "    except OSError as e:\n"
-    "        print(p, errno.errorcode[e.errno])\n"
-)
-
-
-def try_writes(paths):
-    return [PY, "-c", TRY_WRITES] + list(paths)
-
-
-def write_results(stdout):
-    return dict(line.rsplit(" ", 1) for line in stdout.splitlines())
-
 
 def owned_by(user, path, directory=True, content=None):
     """A directory (or a file with content) the test user owns."""

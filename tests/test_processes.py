@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from conftest import as_user, user_env
+from conftest import PY, as_user, find_processes, user_env
 
-PY = "/usr/bin/python3"  # the system Python: the same inside as outside
 
 
 def in_terminal(encapsulate, user, workdir, command, timeout=60):
@@ -28,18 +27,6 @@ def in_terminal(encapsulate, user, workdir, command, timeout=60):
                                env=user_env(user), stdin=subprocess.DEVNULL,
                                capture_output=True, text=True, timeout=timeout)
     return completed.returncode, completed.stdout.replace("\r\n", "\n")
-
-
-def find_processes(marker):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 def wait_until_gone(marker, timeout=10):
